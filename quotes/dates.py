@@ -1,0 +1,114 @@
+"""Dates that carry their precision: a day, a month, a year, or unknown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+PRECISIONS = ("day", "month", "year", "unknown")
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+class DateError(ValueError):
+    """A date that is not a valid YYYY, YYYY-MM or YYYY-MM-DD."""
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    """A calendar date known to a day, a month, a year, or not at all."""
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.year is None and (self.month or self.day):
+            raise DateError("a month or day needs a year")
+        if self.month is None and self.day is not None:
+            raise DateError("a day needs a month")
+        if self.day is not None:
+            dt.date(self.year, self.month, self.day)  # raises ValueError on 2013-02-30
+        elif self.month is not None and not 1 <= self.month <= 12:
+            raise DateError(f"month {self.month} is not 1-12")
+
+    @classmethod
+    def parse(cls, value: str | None) -> PartialDate:
+        """Read '', 'unknown', 'YYYY', 'YYYY-MM' or 'YYYY-MM-DD'."""
+        if value is None or value.strip() in ("", "unknown"):
+            return cls()
+        match = _ISO.match(value.strip())
+        if not match:
+            raise DateError(f"{value!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+        year, month, day = (int(part) if part else None for part in match.groups())
+        try:
+            return cls(year, month, day)
+        except ValueError as exc:
+            raise DateError(f"{value!r} is not a real date ({exc})") from None
+
+    @classmethod
+    def of(cls, value: str | None, precision: str | None) -> PartialDate:
+        """Read a stored (value, precision) pair and check that they agree."""
+        date = cls.parse(value)
+        if precision is not None and precision != date.precision:
+            raise DateError(f"{value!r} has {date.precision} precision, not {precision!r}")
+        return date
+
+    @property
+    def precision(self) -> str:
+        if self.day is not None:
+            return "day"
+        if self.month is not None:
+            return "month"
+        if self.year is not None:
+            return "year"
+        return "unknown"
+
+    @property
+    def known(self) -> bool:
+        return self.year is not None
+
+    def iso(self) -> str | None:
+        """Return 'YYYY-MM-DD', 'YYYY-MM', 'YYYY', or None when unknown."""
+        if self.year is None:
+            return None
+        parts = [f"{self.year:04d}"]
+        if self.month is not None:
+            parts.append(f"{self.month:02d}")
+        if self.day is not None:
+            parts.append(f"{self.day:02d}")
+        return "-".join(parts)
+
+    def human(self) -> str:
+        """Return the date as people write it: '15 November 2010', 'March 2013', '2013'."""
+        if self.year is None:
+            return "date unknown"
+        if self.month is None:
+            return str(self.year)
+        if self.day is None:
+            return f"{_MONTHS[self.month - 1]} {self.year}"
+        return f"{self.day} {_MONTHS[self.month - 1]} {self.year}"
+
+    def first_day(self) -> dt.date | None:
+        """Return the earliest calendar day the date could be, or None when unknown."""
+        if self.year is None:
+            return None
+        return dt.date(self.year, self.month or 1, self.day or 1)
+
+    def __str__(self) -> str:
+        return self.iso() or "unknown"

@@ -1,0 +1,91 @@
+"""The records the service deals in: speakers, sources, quotes and the daily pick."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from quotes.dates import PartialDate
+
+CURATED = "curated"
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Speaker:
+    name: str
+    aliases: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document a quote is taken from, or a work such a document cites."""
+
+    id: str
+    title: str
+    kind: str = "document"
+    publisher: str | None = None
+    url: str | None = None
+    author: str | None = None
+    date: PartialDate = field(default_factory=PartialDate)
+    published: PartialDate = field(default_factory=PartialDate)
+    place: str | None = None
+    document: str | None = None
+    speaker_paragraphs: tuple[int, ...] = ()
+    cites: str | None = None
+    cites_confidence: str | None = None
+    notes: tuple[str, ...] = ()
+    origin: str = CURATED
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "publisher": self.publisher,
+            "url": self.url,
+            "author": self.author,
+            "date": self.date.iso(),
+            "date_precision": self.date.precision,
+            "published": self.published.iso(),
+            "published_precision": self.published.precision,
+            "place": self.place,
+            "document": self.document,
+            "speaker_paragraphs": list(self.speaker_paragraphs),
+            "cites": self.cites,
+            "cites_confidence": self.cites_confidence,
+            "notes": list(self.notes),
+            "origin": self.origin,
+        }
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quote, verbatim, with where and when it comes from."""
+
+    id: str
+    text: str
+    speaker: str
+    source: str
+    date: PartialDate = field(default_factory=PartialDate)
+    speaker_role: str | None = None
+    cites: str | None = None
+    paragraph: int | None = None
+    offset: int | None = None
+    topics: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    hidden: bool = False
+    origin: str = CURATED
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The quote of a calendar date; `stored` is False for a preview."""
+
+    date: dt.date
+    quote: Quote
+    cycle: int
+    pinned: bool = False
+    stored: bool = True

@@ -1,0 +1,177 @@
+"""The database tables (SQLAlchemy Core). Migrations in quotes/migrations create them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC timestamp on every backend (SQLite stores naive text otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+speakers = Table(
+    "speakers",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("aliases", JSON, nullable=False),
+    Column("notes", JSON, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("publisher", Text),
+    Column("url", Text),
+    Column("author", Text),
+    Column("date", String(10)),
+    Column("date_precision", String(8), nullable=False),
+    Column("published", String(10)),
+    Column("published_precision", String(8), nullable=False),
+    Column("place", Text),
+    Column("document", String(200)),
+    Column("speaker_paragraphs", JSON, nullable=False),
+    Column("cites_id", String(64), ForeignKey("sources.id")),
+    Column("cites_confidence", Text),
+    Column("notes", JSON, nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("speaker", String(200), nullable=False),
+    Column("speaker_role", Text),
+    Column("source_id", String(64), ForeignKey("sources.id"), nullable=False),
+    Column("cites_id", String(64), ForeignKey("sources.id")),
+    Column("date", String(10)),
+    Column("date_precision", String(8), nullable=False),
+    Column("paragraph", Integer),
+    Column("char_offset", Integer),
+    Column("topics", JSON, nullable=False),
+    Column("notes", JSON, nullable=False),
+    Column("hidden", Boolean, nullable=False, default=False),
+    # curated: from the corpus file; admin: added by an admin. An admin's edit of a curated
+    # quote sets admin_edited, and the corpus loader leaves that quote alone from then on.
+    Column("origin", String(16), nullable=False),
+    Column("admin_edited", Boolean, nullable=False, default=False),
+    Column("curated_digest", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    # Selection state: the cycle in which the quote is next due, and its place in that
+    # cycle's order (see quotes/selection.py).
+    Column("cycle_due", Integer, nullable=False),
+    Column("shuffle_key", BigInteger, nullable=False),
+    Index("ix_quotes_selection", "hidden", "cycle_due", "shuffle_key", "id"),
+)
+
+pins = Table(
+    "pins",
+    metadata,
+    Column("date", Date, primary_key=True),
+    Column("quote_id", String(64), ForeignKey("quotes.id"), nullable=False),
+    Column("pinned_by", String(64), nullable=False),
+    Column("pinned_at", UTCDateTime, nullable=False),
+)
+
+daily_picks = Table(
+    "daily_picks",
+    metadata,
+    Column("date", Date, primary_key=True),
+    Column("quote_id", String(64), ForeignKey("quotes.id"), nullable=False),
+    Column("cycle", Integer, nullable=False, index=True),
+    Column("pinned", Boolean, nullable=False),
+    Column("picked_at", UTCDateTime, nullable=False),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True),
+    Column("kind", String(16), nullable=False),  # private, group, supergroup, channel
+    Column("title", Text),
+    Column("active", Boolean, nullable=False),
+    Column("delivery_time", String(5)),  # HH:MM, or NULL for the service's publish time
+    Column("timezone", String(64)),  # IANA name, or NULL for the service's timezone
+    Column("subscribed_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("inactive_reason", Text),  # why active became false: unsubscribed, blocked, ...
+    Column("migrated_to", BigInteger),
+    Index("ix_subscribers_active_chat", "active", "chat_id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("date", Date, primary_key=True),
+    Column("chat_id", BigInteger, primary_key=True),
+    Column("quote_id", String(64), ForeignKey("quotes.id"), nullable=False),
+    # pending, sending, sent, blocked, migrated, failed, uncertain, skipped
+    Column("status", String(16), nullable=False),
+    Column("message_id", BigInteger),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_deliveries_date_status", "date", "status"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),  # "tg:<user id>" or "cli"
+    Column("action", String(40), nullable=False),
+    Column("target", String(64)),
+    Column("details", JSON, nullable=False),
+)
