@@ -265,12 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, env: dict[str, str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None, env: dict[str, str] | None = None, now: dt.datetime | None = None
+) -> int:
+    """Run a `qotd` command; tests pass the environment and the time in."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(env)
-        output = args.handler(args, settings, settings.now())
+        output = args.handler(args, settings, now or settings.now())
     except (CommandError, ConfigError, CorpusError, SchemaOutdated, NoQuoteError) as exc:
         print(f"qotd: {exc}", file=sys.stderr)
         return 1
