@@ -162,7 +162,7 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                 if at(i) == 0x3E:
                     break
                 attr_begin = i
-                while at(i) and not _is_space(at(i)) and at(i) != 0x3D:
+                while at(i) and not _is_space(at(i)) and at(i) not in (0x3D, 0x3E):
                     i += 1
                 attr_name = b[attr_begin:i].decode("utf-8", "replace")
                 if not attr_name:

@@ -73,7 +73,7 @@ class Bucket:
         if now > self.last:
             self.tokens = min(burst, self.tokens + (now - self.last) * rate)
             self.last = now
-        if self.tokens >= 1.0:
+        if self.tokens >= 1.0 - 1e-9:  # float refills (1/30 s * 30) land a hair short
             return 0.0
         if rate <= 0:
             return math.inf
