@@ -609,10 +609,10 @@ class Emulator:
 
     def _set_status(self, bot: Bot | None, chat: Chat, status: str, by: int | None) -> None:
         bots = [bot] if bot is not None else list(self._bots.values())
+        olds = [self._status(b, chat) for b in bots]
         if bot is None:
             chat.bot_status = status
-        for b in bots:
-            old = self._status(b, chat)
+        for b, old in zip(bots, olds, strict=True):
             if bot is not None:
                 b.rel[chat.id] = status
             else:
