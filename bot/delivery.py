@@ -37,11 +37,11 @@ from telegram.error import (
     ChatMigrated,
     Forbidden,
     NetworkError,
-    PTBDeprecationWarning,
     RetryAfter,
     TelegramError,
     TimedOut,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.messages import QuoteMessage, quote_message
 from bot.throttle import TokenBucket

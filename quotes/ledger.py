@@ -221,8 +221,9 @@ class Ledger:
                         ["date", "chat_id", "quote_id", "status", "attempts", "due_at", "updated_at"], rows
                     )
                     .on_conflict_do_nothing(index_elements=[_d.c.date, _d.c.chat_id])
+                    .returning(_d.c.chat_id)  # psycopg gives no rowcount for INSERT ... SELECT
                 )
-                added += conn.execute(stmt).rowcount or 0
+                added += len(conn.execute(stmt).all())
             if last is None:
                 return added
             after = last
@@ -247,8 +248,9 @@ class Ledger:
                 updated_at=now,
             )
             .on_conflict_do_nothing(index_elements=[_d.c.date, _d.c.chat_id])
+            .returning(_d.c.chat_id)
         )
-        return conn.execute(stmt).rowcount > 0
+        return conn.execute(stmt).first() is not None
 
     def skip_overdue(self, due_before: dt.datetime, now: dt.datetime) -> int:
         """Mark pending rows due before `due_before` skipped (too late to deliver)."""
@@ -312,9 +314,28 @@ class Ledger:
 
     def claim(self, keys: Iterable[tuple[dt.date, int]], now: dt.datetime) -> set[tuple[dt.date, int]]:
         """Move pending rows to `sending` (committed before any request); return those moved."""
+        return self.apply([], list(keys), now)
+
+    def apply(
+        self, outcomes: list[Outcome], claims: list[tuple[dt.date, int]], now: dt.datetime
+    ) -> set[tuple[dt.date, int]]:
+        """In one transaction: write outcomes (blocked subscribers become inactive), then claim rows.
+
+        The delivery engine's group commit: one commit per batch of finished and starting sends.
+        Returns the claimed keys.
+        """
         claimed = set()
         with self.store.write() as conn:
-            for day, chat_id in keys:
+            if outcomes:
+                conn.execute(self._record_stmt, self._record_params(outcomes, now))
+                blocked = [o.chat_id for o in outcomes if o.status == BLOCKED]
+                if blocked:
+                    conn.execute(
+                        _s.update()
+                        .where(_s.c.chat_id.in_(blocked), _s.c.active.is_(True))
+                        .values(active=False, inactive_reason="blocked", updated_at=now)
+                    )
+            for day, chat_id in claims:
                 result = conn.execute(
                     _d.update()
                     .where(_d.c.date == day, _d.c.chat_id == chat_id, _d.c.status == PENDING)
