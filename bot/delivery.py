@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import random
 import signal
 import sys
@@ -569,6 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.settings import ConfigError, Settings
 
     args = _parser().parse_args(argv)
+    # PTB 22 warns each time it builds a RetryAfter unless told to use timedelta already.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
