@@ -267,9 +267,11 @@ class SchedulerService:
         """Plan everything due by `now`: the publish, the channels, every subscriber group."""
         lookback = self.catch_up + LOOKBACK_EXTRA
         settings = self.settings
-        for day, due in due_dates(settings.publish_time, settings.timezone, now, lookback):
+        publishes = due_dates(settings.publish_time, settings.timezone, now, lookback)
+        for day, due in publishes:
             if day not in self._published:
-                await self._publish(day, due, now)
+                # Feeds show every fixed day, so rebuilding them once, for the latest, is enough.
+                await self._publish(day, due, now, callbacks=day == publishes[-1][0])
         groups = self._groups = await self._db(self.ledger.groups)
         for group in groups:
             at, zone = group_schedule(group, settings)
@@ -290,7 +292,7 @@ class SchedulerService:
                 self.catch_up,
             )
 
-    async def _publish(self, day: dt.date, due: dt.datetime, now: dt.datetime) -> None:
+    async def _publish(self, day: dt.date, due: dt.datetime, now: dt.datetime, callbacks: bool) -> None:
         pick = await self._db(self.store.pick_for, day, now)
         status = catch_up_status(due, now, self.catch_up)
         log.info("scheduler: publishing %s: quote %s", day, pick.quote.id)
@@ -298,7 +300,7 @@ class SchedulerService:
             chat_id = await self._channel_id(channel)
             if chat_id is not None:
                 await self._db(self.ledger.add, day, chat_id, pick.quote.id, due, now, status)
-        for callback in self.on_publish:
+        for callback in self.on_publish if callbacks else ():
             try:
                 result = callback(day, pick)
                 if asyncio.iscoroutine(result):
