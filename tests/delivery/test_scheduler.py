@@ -91,10 +91,10 @@ async def test_after_downtime_deliveries_go_out_late_within_the_window_else_are_
     assert published  # the quote is fixed and the feeds rebuilt either way
     if delivered:
         assert counts[SENT] == 4
-        assert all(len(texts(emu, u)) == 1 for u in users + [channel])
+        assert all(len(texts(emu, u)) == 1 for u in [*users, channel])
     else:
         assert counts[SKIPPED] == 4 and counts[SENT] == 0
-        assert all(texts(emu, u) == [] for u in users + [channel])
+        assert all(texts(emu, u) == [] for u in [*users, channel])
 
 
 async def test_the_catch_up_window_is_configurable(emu, bot, store, ledger):
@@ -201,7 +201,7 @@ async def test_the_wake_up_fires_at_the_due_instant(emu, bot, store, ledger):
     try:
         await _until(lambda: svc.state == "leader")
         assert texts(emu, user) == []
-        await _until(lambda: len(texts(emu, user)) == 1, timeout=5)
+        await _until(lambda: len(texts(emu, user)) == 1, within=5)
         job = svc._apscheduler.get_job("safety-net")
         assert job.misfire_grace_time is None and job.coalesce
     finally:
@@ -209,10 +209,11 @@ async def test_the_wake_up_fires_at_the_due_instant(emu, bot, store, ledger):
     assert ledger.get(DAY, user).status == SENT
 
 
-async def _until(condition, timeout: float = 5.0) -> None:
+async def _until(condition, within: float = 5.0) -> None:
+    """Poll another component's state until `condition` holds (fail after `within` seconds)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():  # noqa: ASYNC110 - polling another component's state
+    deadline = loop.time() + within
+    while not condition():
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
