@@ -192,10 +192,14 @@ class SchedulerService:
         self.state = "stopped"
 
     async def _keep_leadership(self) -> None:
+        said_standby = False
         while True:
             if self.state == "standby":
                 if await self._db(self.leadership.try_acquire):
                     await self._become_leader()
+                elif not said_standby:
+                    log.info("scheduler: standing by: another instance is the leader")
+                    said_standby = True
             elif not await self._db(self.leadership.holds):
                 log.error("scheduler: lost the leadership lock; standing by")
                 await self._step_down()
