@@ -51,6 +51,11 @@ CONTROL_METHODS = frozenset(
         "webhook_info",
         "callback_answers",
         "inline_answers",
+        # waiting for the bot
+        "wait_messages",
+        "wait_sent",
+        "wait_polling",
+        "wait_webhook",
         # limits and faults
         "configure_limits",
         "configure_faults",

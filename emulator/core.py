@@ -274,6 +274,8 @@ class Emulator:
         auto_entities: bool = True,
     ):
         self._lock = threading.RLock()
+        # notified when a message is sent, a poller starts waiting or a webhook answers
+        self._changed = threading.Condition(self._lock)
         self.clock = clock or time.monotonic
         self.wall_clock = wall_clock or time.time
         self._seed = seed
@@ -1073,6 +1075,34 @@ class Emulator:
         with self._lock:
             return self._files[file_id]["data"]
 
+    # ---- waiting (for tests: block until the bot did something, never sleep) ------------------
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def wait_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> bool:
+        """Block until bots sent at least ``count`` messages to the chat; False on timeout."""
+        chat = self._get_chat(chat_id)
+        return self._wait(lambda: chat.sent >= count, timeout)
+
+    def wait_sent(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until bots sent at least ``count`` messages in all; False on timeout."""
+        return self._wait(lambda: self.messages_sent >= count, timeout)
+
+    def wait_polling(self, bot: str | int | None = None, timeout: float = 10.0) -> bool:
+        """Block until a getUpdates of the bot is waiting (long polling); False on timeout."""
+        with self._lock:
+            b = self._bot(bot)
+        return self._wait(lambda: b.waiter is not None, timeout)
+
+    def wait_webhook(self, delivered: int = 1, bot: str | int | None = None,
+                     timeout: float = 10.0) -> bool:  # fmt: skip
+        """Block until the webhook accepted ``delivered`` updates; False on timeout."""
+        with self._lock:
+            b = self._bot(bot)
+        return self._wait(lambda: b.webhook_delivered >= delivered, timeout)
+
     # ---- updates ------------------------------------------------------------------------------
 
     def _push(self, bot: Bot, kind: str, data: Json) -> None:
@@ -1118,6 +1148,7 @@ class Emulator:
                 return got
             waiter = _Waiter()
             bot.waiter = waiter
+            self._changed.notify_all()
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter.event.wait(), timeout)
@@ -1328,6 +1359,7 @@ class Emulator:
             self.duplicates += 1
         else:
             texts[key] = 1
+        self._changed.notify_all()
         return msg
 
     # ---- the Bot API --------------------------------------------------------------------------
@@ -1742,6 +1774,7 @@ class Emulator:
             elif bot.webhook is not None:
                 bot.webhook["last_error_date"] = int(self.wall_clock())
                 bot.webhook["last_error_message"] = error
+            self._changed.notify_all()
 
 
 class _Described:
