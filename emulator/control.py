@@ -23,6 +23,7 @@ CONTROL_METHODS = frozenset(
         # chats
         "create_user",
         "create_users",
+        "preload_messages",
         "create_group",
         "create_supergroup",
         "create_channel",

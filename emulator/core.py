@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import hashlib
 import itertools
 import random
@@ -527,7 +528,33 @@ class Emulator:
                 if n == 0:
                     first = uid
                 last = uid
+            _settle()
             return [first, last]
+
+    def preload_messages(
+        self,
+        first: int,
+        last: int,
+        per_chat: int = 1,
+        text: str = "preloaded",
+        bot: str | int | None = None,
+    ) -> int:
+        """Store ``per_chat`` bot messages in each existing chat with an id in [first, last], as
+        if the bot had sent them (benchmarks: per-request cost vs stored messages).  Answers the
+        number stored.  Counters are not touched."""
+        with self._lock:
+            b = self._bot(bot)
+            stored = 0
+            for cid in range(int(first), int(last) + 1):
+                chat = self._chats.get(cid)
+                if chat is None:
+                    continue
+                for _ in range(int(per_chat)):
+                    msg = self._new_message(chat, b.id, True)
+                    msg.text = text
+                    stored += 1
+            _settle()
+            return stored
 
     def _group_like(
         self,
@@ -1785,6 +1812,14 @@ class _Described:
     def __init__(self, result: Any, description: str):
         self.result = result
         self.description = description
+
+
+def _settle() -> None:
+    """After a bulk creation: the objects just made live as long as the emulator, so move them
+    out of the cyclic GC's sight.  Else every full collection walks a million chats and the
+    per-request cost grows with the number of chats (measured: -30% at 1,000,000 chats)."""
+    gc.collect()
+    gc.freeze()
 
 
 def group_sender(chat: Chat) -> int:
