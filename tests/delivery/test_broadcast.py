@@ -173,3 +173,47 @@ async def test_a_chat_that_does_not_exist_is_failed_not_retried(emu, bot, store,
     report = await broadcast(bot, store)
     assert report.failed == 1 and report.retries == 0
     assert "chat not found" in ledger.get(DAY, 999).error.lower()
+
+
+async def test_the_keep_alive_network_layer_tells_lost_answers_from_unsent_requests(
+    emu, token, store, ledger
+):
+    """bot.keepalive (what broadcasts use): a 5xx or a refused connection is retried; a request
+    written but not answered is uncertain."""
+    from bot.delivery import delivery_bot
+
+    ok, flaky, lost, dropped, slow = subscribe(store, [emu.create_user() for _ in range(5)])
+    emu.configure_faults(slow_delay=3.0)
+    emu.inject_fault("error", count=2, method="sendMessage", chat_id=flaky)
+    emu.inject_fault("lost", method="sendMessage", chat_id=lost)
+    emu.inject_fault("drop", method="sendMessage", chat_id=dropped)
+    emu.inject_fault("slow", method="sendMessage", chat_id=slow)
+    plan_today(store, ledger)
+    pacing = Pacing(rate=500, concurrency=4, backoff=0.01)
+    bot = delivery_bot(token, emu.url.rstrip("/"), pacing, read_timeout=1.0)
+    async with bot:
+        report = await Broadcast(bot, store, pacing, clock=clock).run()
+    assert (report.sent, report.uncertain, report.retries) == (2, 3, 2)
+    assert [ledger.get(DAY, c).status for c in (ok, flaky, lost, dropped, slow)] == [
+        SENT,
+        SENT,
+        UNCERTAIN,
+        UNCERTAIN,
+        UNCERTAIN,
+    ]
+    assert [len(emu.bot_messages(c)) for c in (ok, flaky)] == [1, 1]
+
+
+async def test_the_keep_alive_network_layer_retries_when_nobody_listens(store, ledger):
+    from bot.delivery import delivery_bot
+
+    subscribe(store, [7])
+    plan_today(store, ledger)
+    pacing = Pacing(rate=500, concurrency=2, backoff=0.01, max_attempts=3)
+    bot = delivery_bot("123456:" + "A" * 35, "http://127.0.0.1:9", pacing)  # port 9: refused
+    try:  # not initialised: getMe would fail the same way
+        report = await Broadcast(bot, store, pacing, clock=clock).run()
+    finally:
+        await bot.request.shutdown()
+    assert (report.failed, report.retries, report.uncertain) == (1, 2, 0)
+    assert "cannot connect" in ledger.get(DAY, 7).error
