@@ -103,9 +103,7 @@ def test_html_links_and_code_blocks() -> None:
 def test_markdown_v2_reserved_characters(char: str) -> None:
     with pytest.raises(EntityParseError) as info:
         parse_markdown_v2(f"a{char}")
-    assert str(info.value) == (
-        f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
-    )
+    assert str(info.value) == (f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
     assert parse_markdown_v2(f"a\\{char}") == (f"a{char}", [])
 
 
@@ -145,9 +143,7 @@ def test_markdown_v2_errors_are_tdlibs(text: str, error: str) -> None:
         ("[ ](as)", " ", []),
     ],
 )
-def test_markdown_v2_parses_like_tdlib(
-    text: str, plain: str, entities: list[tuple[str, int, int]]
-) -> None:
+def test_markdown_v2_parses_like_tdlib(text: str, plain: str, entities: list[tuple[str, int, int]]) -> None:
     got_plain, got = parse_markdown_v2(text)
     assert got_plain == plain
     assert [(e["type"], e["offset"], e["length"]) for e in got] == entities
