@@ -334,7 +334,11 @@ class SchedulerService:
 
     async def _run_broadcast(self) -> None:
         while True:
-            self.last_report = await self._broadcast.run()
+            try:
+                self.last_report = await self._broadcast.run()
+            except Exception:
+                log.exception("scheduler: the broadcast failed; the next wake-up resumes it")
+                return
             # Rows planned while it ran are picked up by a new pass (unless we are stopping).
             if not self._broadcast_more or self._broadcast.stopping or self.state != "leader":
                 return
