@@ -31,7 +31,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from telegram import Bot
 
-from bot.delivery import Broadcast, Clock, Pacing, Report, utcnow
+from bot.delivery import Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
 from bot.settings import Settings
 from quotes.ledger import PENDING, SKIPPED, Group, Leadership, Ledger, leadership_for
 from quotes.model import Pick
@@ -109,6 +109,18 @@ def group_schedule(group: Group, settings: Settings) -> tuple[dt.time, ZoneInfo]
     return at, zone
 
 
+def scheduler_service(
+    settings: Settings, store: Store, on_publish: Iterable[OnPublish] = ()
+) -> SchedulerService:
+    """Return the scheduler as `qotd serve` runs it, with a broadcast Bot of its own.
+
+    Without BOT_TOKEN it only publishes: fixes the day's quote and runs `on_publish`.
+    """
+    pacing = Pacing.for_settings(settings.allow_paid_broadcast)
+    bot = delivery_bot(settings.bot_token, settings.telegram_api_url, pacing) if settings.bot_token else None
+    return SchedulerService(settings, store, bot, on_publish=on_publish, pacing=pacing, manage_bot=True)
+
+
 # --- the service -------------------------------------------------------------------------------
 
 
@@ -123,9 +135,10 @@ class SchedulerService:
         self,
         settings: Settings,
         store: Store,
-        bot: Bot,
+        bot: Bot | None,
         *,
         on_publish: Iterable[OnPublish] = (),
+        manage_bot: bool = False,
         clock: Clock = utcnow,
         pacing: Pacing | None = None,
         leadership: Leadership | None = None,
@@ -136,6 +149,7 @@ class SchedulerService:
         self.store = store
         self.bot = bot
         self.on_publish = list(on_publish)
+        self.manage_bot = manage_bot
         self.clock = clock
         self.pacing = pacing or Pacing.for_settings(settings.allow_paid_broadcast)
         self.ledger = Ledger(store)
@@ -171,6 +185,11 @@ class SchedulerService:
             return
         if self.leadership is None:
             self.leadership = leadership_for(self.store)
+        if self.manage_bot and self.bot is not None:
+            try:
+                await self.bot.initialize()
+            except Exception as exc:  # Telegram unreachable now: sends will retry, then fail
+                log.warning("scheduler: could not reach the Bot API at start: %s", exc)
         self.state = "standby"
         self._watch = asyncio.create_task(self._keep_leadership(), name="scheduler-leadership")
         await asyncio.sleep(0)
@@ -187,6 +206,9 @@ class SchedulerService:
         await self._step_down()
         if self.leadership is not None:
             await self._db(self.leadership.release)
+        if self.manage_bot and self.bot is not None:
+            with contextlib.suppress(Exception):
+                await self.bot.shutdown()
         self.executor.shutdown(wait=True)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="scheduler-db")
         self.state = "stopped"
@@ -276,6 +298,8 @@ class SchedulerService:
             if day not in self._published:
                 # Feeds show every fixed day, so rebuilding them once, for the latest, is enough.
                 await self._publish(day, due, now, callbacks=day == publishes[-1][0])
+        if self.bot is None:  # Telegram is off: the quote is fixed and the feeds rebuilt, no more
+            return
         groups = self._groups = await self._db(self.ledger.groups)
         for group in groups:
             at, zone = group_schedule(group, settings)
@@ -300,7 +324,7 @@ class SchedulerService:
         pick = await self._db(self.store.pick_for, day, now)
         status = catch_up_status(due, now, self.catch_up)
         log.info("scheduler: publishing %s: quote %s", day, pick.quote.id)
-        for channel in self.settings.channel_ids:
+        for channel in self.settings.channel_ids if self.bot is not None else ():
             chat_id = await self._channel_id(channel)
             if chat_id is not None:
                 await self._db(self.ledger.add, day, chat_id, pick.quote.id, due, now, status)
@@ -325,6 +349,8 @@ class SchedulerService:
         return self._channels[channel]
 
     def _start_broadcast(self) -> None:
+        if self.bot is None:
+            return
         if self._broadcast_task is not None and not self._broadcast_task.done():
             self._broadcast_more = True
             return
@@ -377,6 +403,8 @@ class SchedulerService:
             await self._db(self.ledger.recover, now, self.settings.retry_uncertain, now - self.catch_up)
             self.state = "leader"
             await self.tick(now)
+            if self.bot is None:
+                return Report()
             self._broadcast = Broadcast(self.bot, self.store, self.pacing, clock=self.clock)
             self.last_report = await self._broadcast.run()
             return self.last_report

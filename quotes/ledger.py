@@ -335,14 +335,17 @@ class Ledger:
                         .where(_s.c.chat_id.in_(blocked), _s.c.active.is_(True))
                         .values(active=False, inactive_reason="blocked", updated_at=now)
                     )
+            by_day: dict[dt.date, list[int]] = {}
             for day, chat_id in claims:
-                result = conn.execute(
+                by_day.setdefault(day, []).append(chat_id)
+            for day, chat_ids in by_day.items():
+                moved = conn.scalars(
                     _d.update()
-                    .where(_d.c.date == day, _d.c.chat_id == chat_id, _d.c.status == PENDING)
+                    .where(_d.c.date == day, _d.c.chat_id.in_(chat_ids), _d.c.status == PENDING)
                     .values(status=SENDING, attempts=_d.c.attempts + 1, updated_at=now)
+                    .returning(_d.c.chat_id)
                 )
-                if result.rowcount:
-                    claimed.add((day, chat_id))
+                claimed.update((day, chat_id) for chat_id in moved)
         return claimed
 
     def record(self, outcomes: Iterable[Outcome], now: dt.datetime) -> None:

@@ -217,3 +217,40 @@ async def _until(condition, within: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+async def test_the_service_qotd_serve_runs_delivers_with_a_bot_of_its_own(emu, token, store, ledger):
+    from bot.scheduler import scheduler_service
+
+    (user,) = subscribe(store, [emu.create_user()])
+    url = store.engine.url.render_as_string(hide_password=False)
+    settings = settings_for(url, BOT_TOKEN=token, TELEGRAM_API_URL=emu.url.rstrip("/"))
+    published = []
+    svc = scheduler_service(settings, store, on_publish=[lambda day, pick: published.append(day)])
+    svc.clock = lambda: PUBLISH
+    await svc.start()
+    try:
+        await _until(lambda: ledger.counts(DAY)[SENT] == 1)
+    finally:
+        await svc.stop()
+    assert svc.state == "stopped"
+    assert published == [DAY] and len(texts(emu, user)) == 1
+
+
+async def test_without_a_bot_token_the_service_only_publishes(store, ledger):
+    from bot.scheduler import scheduler_service
+
+    subscribe(store, [1])
+    settings = settings_for(store.engine.url.render_as_string(hide_password=False))
+    published = []
+    svc = scheduler_service(
+        settings, store, on_publish=[lambda day, pick: published.append((day, pick.quote.id))]
+    )
+    svc.clock = lambda: PUBLISH
+    await svc.start()
+    try:
+        await _until(lambda: published)
+    finally:
+        await svc.stop()
+    assert published == [(DAY, store.stored_pick(DAY).quote.id)]
+    assert sum(ledger.counts(DAY).values()) == 0  # nobody to send as: no deliveries planned
