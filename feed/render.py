@@ -55,6 +55,15 @@ class Site:
         """Return the moment `day`'s quote is published (its publish time in the timezone)."""
         return dt.datetime.combine(day, self.publish_time, tzinfo=self.timezone)
 
+    def published_day(self, now: dt.datetime) -> dt.date:
+        """Return the newest day whose quote has been published by `now`."""
+        today = now.astimezone(self.timezone).date()
+        return today if self.published(today) <= now else today - dt.timedelta(days=1)
+
+    def next_publish(self, now: dt.datetime) -> dt.datetime:
+        """Return the next moment a day's quote is published after `now`."""
+        return self.published(self.published_day(now) + dt.timedelta(days=1))
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -207,7 +216,11 @@ def _generator(site: Site, self_path: str, updated: dt.datetime) -> FeedGenerato
     return fg
 
 
-_TYPES = {RSS_PATH: "application/rss+xml", ATOM_PATH: "application/atom+xml", JSON_PATH: "application/feed+json"}
+_TYPES = {
+    RSS_PATH: "application/rss+xml",
+    ATOM_PATH: "application/atom+xml",
+    JSON_PATH: "application/feed+json",
+}
 
 
 def _add(fg: FeedGenerator, entry: Entry, site: Site, *, rss: bool) -> None:

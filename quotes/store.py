@@ -552,6 +552,22 @@ class Store:
             )
             return [Pick(r.pick_date, quote_from_row(r), r.pick_cycle, r.pick_pinned) for r in rows]
 
+    def changes(self, until: dt.date) -> tuple:
+        """Return what the published history depends on, cheaply: the newest pick up to `until`,
+        the last pick made, and the last change to any quote or source (a cache key)."""
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(
+                    sa.select(sa.func.max(t.daily_picks.c.date))
+                    .where(t.daily_picks.c.date <= until)
+                    .scalar_subquery(),
+                    sa.select(sa.func.max(t.daily_picks.c.picked_at)).scalar_subquery(),
+                    sa.select(sa.func.max(t.quotes.c.updated_at)).scalar_subquery(),
+                    sa.select(sa.func.max(t.sources.c.updated_at)).scalar_subquery(),
+                )
+            ).one()
+        return tuple(row)
+
     def schedule(self, start: dt.date, days: int, now: dt.datetime) -> list[Pick]:
         """Preview the picks of `days` dates from `start`, storing nothing."""
         picks = []
