@@ -38,7 +38,9 @@ def feeds(week_store, database_url):
     return build(week_store, database_url)
 
 
-@pytest.mark.parametrize(("name", "attribute"), [("rss.xml", "rss"), ("atom.xml", "atom"), ("feed.json", "json")])
+@pytest.mark.parametrize(
+    ("name", "attribute"), [("rss.xml", "rss"), ("atom.xml", "atom"), ("feed.json", "json")]
+)
 def test_whole_feed_matches_the_expected_file(feeds, name, attribute):
     produced = getattr(feeds, attribute)
     if os.environ.get("UPDATE_EXPECTED"):
@@ -54,7 +56,8 @@ def test_same_data_gives_byte_identical_feeds(feeds, week_store, database_url):
 def test_entries_are_the_days_newest_first_and_dated_from_data(feeds):
     atom = feedparser.parse(feeds.atom)
     days = [FIRST + dt.timedelta(days=n) for n in reversed(range(DAYS))]
-    assert [e.id for e in atom.entries] == [f"tag:qotd.example,{d.isoformat()}:quote-of-the-day" for d in days]
+    ids = [f"tag:qotd.example,{d.isoformat()}:quote-of-the-day" for d in days]
+    assert [e.id for e in atom.entries] == ids
     # published = the day at 09:00 Moscow time; feed updated = the newest entry's
     assert [e.published for e in atom.entries] == [f"{d.isoformat()}T06:00:00+00:00" for d in days]
     assert atom.feed.updated == "2026-11-23T06:00:00+00:00"
@@ -138,7 +141,7 @@ def test_atom_follows_the_atom_1_rules(feeds):
         assert entry.find(f"{ATOM}author/{ATOM}name").text
         links = entry.findall(f"{ATOM}link")
         assert all(link.get("rel") in ("alternate", "related") for link in links)
-        alternates = [(link.get("type"), link.get("hreflang")) for link in links if link.get("rel") == "alternate"]
+        alternates = [(ln.get("type"), ln.get("hreflang")) for ln in links if ln.get("rel") == "alternate"]
         assert len(alternates) == len(set(alternates)) == 1
         assert entry.find(f"{ATOM}content").get("type") == "html"
 
