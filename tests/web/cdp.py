@@ -44,13 +44,16 @@ class Browser:
         self._pending: dict[int, asyncio.Future] = {}
         self._changed = asyncio.Event()
 
-    async def __aenter__(self) -> Browser:
+    def _launch(self) -> str:
         self.process = subprocess.Popen(
             [self.executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        url = await asyncio.to_thread(self._devtools_url)
+        return self._devtools_url()
+
+    async def __aenter__(self) -> Browser:
+        url = await asyncio.to_thread(self._launch)
         self.ws = await websockets.connect(url, max_size=None)
         self._reader = asyncio.create_task(self._read())
         return self
@@ -101,16 +104,15 @@ class Browser:
         await self.ws.send(json.dumps(message))
         return await asyncio.wait_for(future, timeout=30)
 
-    async def wait_event(self, method: str, session: str, after: int, timeout: float = 30) -> dict:
-        async def find():
+    async def wait_event(self, method: str, session: str, after: int) -> dict:
+        """Wait (up to 30 s) for an event of a session, among those that came after `after`."""
+        async with asyncio.timeout(30):
             while True:
                 for event in self.events[after:]:
                     if event.get("method") == method and event.get("sessionId") == session:
                         return event
                 self._changed.clear()
                 await self._changed.wait()
-
-        return await asyncio.wait_for(find(), timeout)
 
     async def new_page(self, width: int = 390, height: int = 844) -> Page:
         target = await self.send("Target.createTarget", {"url": "about:blank"})

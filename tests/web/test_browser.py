@@ -74,9 +74,7 @@ async def test_pages_render_in_chromium_without_console_errors(chromium, served,
         assert source_link == f"{server.url}/sources/{quote.source}#q-{quote_id}"
 
         await page.goto(source_link)
-        marked = await page.evaluate(
-            f"document.getElementById('q-{quote_id}').nextElementSibling.innerText"
-        )
+        marked = await page.evaluate(f"document.getElementById('q-{quote_id}').nextElementSibling.innerText")
         assert " ".join(quote.text.split()).startswith(" ".join(marked.split()))
         assert await page.evaluate("document.querySelectorAll('section.part.speaker').length") >= 1
         assert await page.evaluate("document.documentElement.scrollWidth") <= 390
