@@ -24,6 +24,7 @@ from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -105,9 +106,24 @@ def feeds_for(store: Store, site: Site, days: int, day: dt.date) -> Feeds:
 
 @dataclass(frozen=True)
 class Variant:
+    """One encoding of a feed, with the raw headers of its 200 and its 304 answers."""
+
     body: bytes
     etag: str
-    headers: dict[str, str]
+    ok_headers: list[tuple[bytes, bytes]]
+    not_modified_headers: list[tuple[bytes, bytes]]
+
+    @classmethod
+    def of(cls, body: bytes, etag: str, media_type: str, modified: str, encoding: str | None) -> Variant:
+        validators = [
+            (b"etag", etag.encode()),
+            (b"last-modified", modified.encode()),
+            (b"vary", b"Accept-Encoding"),
+        ]
+        ok = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+        if encoding:
+            ok.append((b"content-encoding", encoding.encode()))
+        return cls(body, etag, ok + validators, validators)
 
 
 @dataclass(frozen=True)
@@ -122,15 +138,11 @@ class FeedFile:
     def of(cls, body: bytes, media_type: str, updated: dt.datetime) -> FeedFile:
         tag = hashlib.sha256(body).hexdigest()[:32]
         modified = updated.astimezone(dt.UTC).replace(microsecond=0)
-        common = {
-            "content-type": media_type,
-            "last-modified": format_datetime(modified, usegmt=True),
-            "vary": "Accept-Encoding",
-        }
+        stamp = format_datetime(modified, usegmt=True)
         packed = gzip.compress(body, compresslevel=9, mtime=0)
         return cls(
-            Variant(body, f'"{tag}"', common | {"etag": f'"{tag}"'}),
-            Variant(packed, f'"{tag}-gz"', common | {"etag": f'"{tag}-gz"', "content-encoding": "gzip"}),
+            Variant.of(body, f'"{tag}"', media_type, stamp, None),
+            Variant.of(packed, f'"{tag}-gz"', media_type, stamp, "gzip"),
             modified,
         )
 
@@ -153,15 +165,13 @@ def accepts_gzip(header: str | None) -> bool:
     return False
 
 
-def not_modified(request: Request, feed: FeedFile) -> bool:
+def not_modified(match: str | None, since: str | None, feed: FeedFile) -> bool:
     """Conditional GET: If-None-Match when present (it wins), else If-Modified-Since."""
-    match = request.headers.get("if-none-match")
     if match is not None:
         if match.strip() == "*":
             return True
         tags = {t.strip().removeprefix("W/") for t in match.split(",")}
         return feed.plain.etag in tags or feed.gzipped.etag in tags
-    since = request.headers.get("if-modified-since")
     if since:
         try:
             moment = parsedate_to_datetime(since)
@@ -194,6 +204,8 @@ class Web:
         self._version: tuple | None = None
         self._ensured: dt.date | None = None
         self._version_checked = -math.inf
+        # The version's day is the published day from window[0] (inclusive) to window[1].
+        self._day_window = (dt.datetime.max.replace(tzinfo=dt.UTC), dt.datetime.min.replace(tzinfo=dt.UTC))
         self._feeds: dict[str, FeedFile] = {}
         self._feeds_key: tuple | None = None
         self._home: tuple[tuple, str] | None = None
@@ -211,13 +223,12 @@ class Web:
 
     async def version(self, now: dt.datetime) -> tuple:
         """The data version: read again on a new day, or when it is `version_ttl` seconds old."""
-        if (
-            self._version is None
-            or self._version[0] != self.site.published_day(now)
-            or time.monotonic() - self._version_checked >= self.version_ttl
-        ):
+        start, end = self._day_window
+        if not start <= now < end or time.monotonic() - self._version_checked >= self.version_ttl:
             self._version = await run_in_threadpool(self._key, now)
             self._version_checked = time.monotonic()
+            day = self._version[0]
+            self._day_window = (self.site.published(day), self.site.next_publish(self.site.published(day)))
         return self._version
 
     async def feeds(self, now: dt.datetime) -> dict[str, FeedFile]:
@@ -246,16 +257,28 @@ class Web:
 
     # --- routes -----------------------------------------------------------------------------
 
-    async def feed(self, request: Request) -> Response:
+    async def feed_answer(self, path: str, headers: dict[bytes, bytes]) -> tuple[int, list, bytes]:
+        """Answer a GET of a feed: (status, raw headers, body), conditional and gzipped as asked."""
         now = self.clock()
-        feed = (await self.feeds(now))[request.url.path]
-        seconds = max(0, math.ceil((self.site.next_publish(now) - now).total_seconds()))
-        variant = feed.gzipped if accepts_gzip(request.headers.get("accept-encoding")) else feed.plain
-        headers = variant.headers | {"cache-control": f"public, max-age={seconds}"}
-        if not_modified(request, feed):
-            headers = {k: v for k, v in headers.items() if k not in ("content-type", "content-encoding")}
-            return Response(status_code=304, headers=headers)
-        return Response(variant.body, headers=headers)
+        feed = (await self.feeds(now))[path]
+        seconds = max(0, math.ceil((self._day_window[1] - now).total_seconds()))
+        cache = (b"cache-control", b"public, max-age=%d" % seconds)
+        encoding = headers.get(b"accept-encoding")
+        variant = feed.gzipped if encoding and accepts_gzip(encoding.decode("latin-1")) else feed.plain
+        match, since = headers.get(b"if-none-match"), headers.get(b"if-modified-since")
+        if (match or since) and not_modified(
+            match.decode("latin-1") if match is not None else None,
+            since.decode("latin-1") if since is not None else None,
+            feed,
+        ):
+            return 304, [*variant.not_modified_headers, cache], b""
+        return 200, [*variant.ok_headers, cache], variant.body
+
+    async def feed(self, request: Request) -> Response:
+        status, headers, body = await self.feed_answer(request.url.path, dict(request.headers.raw))
+        response = Response(body, status_code=status)
+        response.raw_headers = headers
+        return response
 
     async def home(self, request: Request) -> Response:
         now = self.clock()
@@ -366,6 +389,25 @@ class Web:
                     log.exception("service %s failed to stop", _name(service))
 
 
+class FeedFastPath:
+    """Answer GET and HEAD of the feeds straight from the cache, before Starlette's routing.
+
+    The feeds are the hot path (every reader polls them); this keeps a request down to a
+    dictionary lookup and two ASGI messages. Everything else goes on to the app.
+    """
+
+    def __init__(self, app, web: Web):
+        self.app, self.web = app, web
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] in FEED_TYPES and scope["method"] in ("GET", "HEAD"):
+            status, headers, body = await self.web.feed_answer(scope["path"], dict(scope["headers"]))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+            return
+        await self.app(scope, receive, send)
+
+
 def html_response(request: Request, html: str, status_code: int = 200) -> Response:
     """An HTML page, gzipped when the client takes it and it is worth it."""
     body = html.encode("utf-8")
@@ -421,6 +463,7 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(FeedFastPath, web=web)],
         exception_handlers={404: _not_found},
         lifespan=web.lifespan,
     )
