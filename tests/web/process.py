@@ -24,8 +24,8 @@ def free_port() -> int:
 class Served:
     """`qotd serve` as a child process, with its log in a file."""
 
-    def __init__(self, tmp_path: Path, env: dict[str, str]):
-        self.port = free_port()
+    def __init__(self, tmp_path: Path, env: dict[str, str], port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "serve.log"
         full = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "PUBLIC_URL", "DATABASE_URL")}
