@@ -42,3 +42,23 @@ def test_serve_refuses_a_bad_setting_with_its_name(tmp_path):
         assert "PORT='not-a-port' is not a whole number" in process.text()
     finally:
         process.close()
+
+
+def test_serve_upgrades_sqlite_but_asks_for_db_upgrade_on_postgres(tmp_path, database_url):
+    from quotes.store import Store
+
+    process = Served(tmp_path, {"DATABASE_URL": database_url})
+    try:
+        if database_url.startswith("sqlite"):
+            assert process.wait_ready().status_code == 200
+            store = Store.connect(database_url)
+            try:
+                assert store.schema_revision() == store.head_revision()
+            finally:
+                store.close()
+            assert process.terminate()[0] == 0
+        else:  # an empty PostgreSQL database: the release phase (`qotd db upgrade`) has not run
+            assert process.process.wait(timeout=30) == 1
+            assert "run `qotd db upgrade`" in process.text()
+    finally:
+        process.close()

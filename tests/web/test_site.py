@@ -338,3 +338,16 @@ def test_services_start_with_the_app_and_stop_in_reverse(settings, week_store, c
         assert client.get("/healthz").status_code == 200
         assert events == ["start a", "start b"]
     assert events == ["start a", "start b", "stop b", "stop a"]
+
+
+def test_head_of_a_feed_has_the_headers_and_no_body(client):
+    plain = {"Accept-Encoding": "identity"}
+    get = client.get("/rss.xml", headers=plain)
+    head = client.head("/rss.xml", headers=plain)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(get.content))
+    assert head.headers["etag"] == get.headers["etag"]
+
+
+def test_other_methods_on_a_feed_are_refused(client):
+    assert client.post("/atom.xml").status_code == 405
