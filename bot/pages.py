@@ -36,6 +36,7 @@ STYLE = """
   --line:#3a3a3a;
   --accent:#8fb8ff}}
 *{box-sizing:border-box}
+figure{margin:0}
 body{
   margin:0 auto;
   max-width:42rem;
