@@ -34,7 +34,7 @@ from telegram.ext import Application
 from bot import pages
 from bot.settings import Settings
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH, Feeds, Site, render
-from quotes.corpus import document_text
+from quotes.corpus import DATA_DIR, document_text
 from quotes.model import Source
 from quotes.selection import NoQuoteError
 from quotes.store import Store
@@ -424,9 +424,15 @@ def _name(service: object) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _document(name: str) -> str | None:
+    """A shipped source document's text; None for a name that is not a file among them."""
+    folder = (DATA_DIR / "documents").resolve()
+    # An imported source's `document` is free text: never follow it out of the folder.
+    if not (folder / name).resolve().is_relative_to(folder):
+        log.warning("source document %r is outside %s: not shown", name, folder)
+        return None
     try:
         return document_text(name)
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
 
 

@@ -351,3 +351,13 @@ def test_head_of_a_feed_has_the_headers_and_no_body(client):
 
 def test_other_methods_on_a_feed_are_refused(client):
     assert client.post("/atom.xml").status_code == 405
+
+
+@pytest.mark.parametrize("name", ["../corpus.toml", "../../../../etc/passwd", "/etc/passwd"])
+def test_a_source_document_name_never_leaves_the_documents_folder(client, week_store, name):
+    source = Source(id="x-doc", title="Imported", document=name, origin=ADMIN)
+    week_store.save([source], [], "admin", NOW)
+    response = client.get("/sources/x-doc")
+    assert response.status_code == 200
+    assert "root:" not in response.text and "[[quotes]]" not in response.text
+    assert "The text" not in response.text
