@@ -1,6 +1,6 @@
 """Serve /atom.xml with `qotd serve` under wrk (64 connections), beside nginx serving the same bytes.
 
-    python bench/feed_wrk.py [--seconds 10] [--connections 64] [--threads 2] [--rounds 3]
+    python bench/feed_wrk.py [--seconds 10] [--connections 64] [--threads 2] [--rounds 5] [--nginx-workers auto]
 
 Prints the requests per second of both, qotd's share of nginx's rate (target: at least 33 %),
 and the rate of 304 answers (wrk sending If-None-Match with the feed's ETag). Needs Debian's
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--nginx-workers", default="auto")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():

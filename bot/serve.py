@@ -127,8 +127,6 @@ async def serve(settings: Settings, store: Store, host: str = "0.0.0.0") -> None
         lifespan="on",
         log_level=settings.log_level.lower(),
         access_log=settings.log_level in ("DEBUG", "INFO"),
-        proxy_headers=True,
-        forwarded_allow_ips="*",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         server_header=False,
     )
