@@ -1,6 +1,7 @@
 """Serve /atom.xml with `qotd serve` under wrk (64 connections), beside nginx serving the same bytes.
 
-    python bench/feed_wrk.py [--seconds 10] [--connections 64] [--threads 2] [--rounds 5] [--nginx-workers auto]
+    python bench/feed_wrk.py [--seconds 10] [--connections 64] [--threads 2] [--rounds 5]
+                             [--nginx-workers auto]
 
 Prints the requests per second of both, qotd's share of nginx's rate (target: at least 33 %),
 and the rate of 304 answers (wrk sending If-None-Match with the feed's ETag). Needs Debian's
