@@ -303,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the site, the feeds, the bot and the scheduler").set_defaults(
         handler=cmd_serve
     )
+
+    emu = sub.add_parser(
+        "emulator",
+        help="run the local Telegram Bot API emulator (see docs/emulator.md)",
+        add_help=False,
+    )
+    emu.add_argument("emulator_args", nargs=argparse.REMAINDER, help="--port 8081, --help, ...")
     return parser
 
 
@@ -310,8 +317,12 @@ def main(
     argv: list[str] | None = None, env: dict[str, str] | None = None, now: dt.datetime | None = None
 ) -> int:
     """Run a `qotd` command; tests pass the environment and the time in."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["emulator"]:  # its own options (argparse's REMAINDER drops a leading --help)
+        from emulator.cli import main as emulator_main
+
+        return emulator_main(argv[1:])
+    args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(env)
         output = args.handler(args, settings, now or settings.now())

@@ -20,9 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8081, help="port (0: any free port)")
     parser.add_argument("--no-limits", action="store_true", help="turn Telegram's flood limits off")
     parser.add_argument("--seed", type=int, default=0, help="seed for tokens and faults")
-    parser.add_argument(
-        "--token", help="bot token to announce (any well-formed token works as a fresh bot)"
-    )
+    parser.add_argument("--token", help="bot token to announce (any well-formed token works as a fresh bot)")
     parser.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
     return parser
 
@@ -35,9 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         token = args.token
     else:
         token = emu.new_bot_token()
-    server = EmulatorServer(
-        emu, host=args.host, port=args.port, use_uvloop=False if args.no_uvloop else None
-    )
+    server = EmulatorServer(emu, host=args.host, port=args.port, use_uvloop=False if args.no_uvloop else None)
     try:
         server.start()
     except OSError as exc:

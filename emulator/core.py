@@ -1065,12 +1065,8 @@ class Emulator:
                 "chats": len(self._chats),
             }
             if per_chat:
-                out["messages_per_chat"] = {
-                    str(c.id): c.sent for c in self._chats.values() if c.sent
-                }
-                out["duplicates_per_chat"] = {
-                    str(c.id): c.dups for c in self._chats.values() if c.dups
-                }
+                out["messages_per_chat"] = {str(c.id): c.sent for c in self._chats.values() if c.sent}
+                out["duplicates_per_chat"] = {str(c.id): c.dups for c in self._chats.values() if c.dups}
             return out
 
     def sent_count(self, chat_id: int) -> int:
@@ -1309,6 +1305,8 @@ class Emulator:
             raise E.bad_request("unsupported parse_mode") from None
         except EntityParseError as exc:
             raise E.bad_request(f"can't parse entities: {exc}") from None
+        except UnicodeEncodeError:  # lone surrogates (tdlib: clean_input_string)
+            raise E.bad_request("strings must be encoded in UTF-8") from None
 
     def _reply_markup(self, p: Json) -> Json | None:
         markup = _j(p, "reply_markup", "reply keyboard markup")
@@ -1319,14 +1317,11 @@ class Emulator:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list):
-                raise E.bad_request(
-                    'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array'
-                )
+                raise E.bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
             for row in rows:
                 if not isinstance(row, list):
                     raise E.bad_request(
-                        'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of '
-                        "Arrays"
+                        'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
                     )
                 for button in row:
                     self._check_button(button)
@@ -1743,9 +1738,7 @@ class Emulator:
         # Telegram wants HTTPS on ports 443, 80, 88 or 8443; the emulator delivers to any
         # http(s) URL so that tests can listen on 127.0.0.1.
         if not url.lower().startswith(("http://", "https://")):
-            raise E.bad_request(
-                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
-            )
+            raise E.bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
         secret = _s(p, "secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise E.bad_request("secret token contains unallowed characters")

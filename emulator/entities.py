@@ -166,9 +166,7 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                     i += 1
                 attr_name = b[attr_begin:i].decode("utf-8", "replace")
                 if not attr_name:
-                    raise EntityParseError(
-                        f'Empty attribute name in the tag "{tag}" at byte offset {begin}'
-                    )
+                    raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {begin}')
                 while at(i) and _is_space(at(i)):
                     i += 1
                 if at(i) != 0x3D:
@@ -191,9 +189,7 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                         i += 1
                     value = b[token_begin:i].decode("utf-8", "replace").lower()
                     if not _is_space(at(i)) and at(i) != 0x3E:
-                        raise EntityParseError(
-                            f"Unexpected end of name token at byte offset {token_begin}"
-                        )
+                        raise EntityParseError(f"Unexpected end of name token at byte offset {token_begin}")
                 else:
                     quote = b[i]
                     i += 1
@@ -223,9 +219,7 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                 elif tag == "blockquote" and attr_name == "expandable":
                     argument = "1"
             if tag == "span" and argument != "spoiler":
-                raise EntityParseError(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {begin}'
-                )
+                raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}')
             stack.append([tag, argument, u16, len(out)])
             i += 1  # skip '>'
             continue
@@ -243,8 +237,7 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
         tag, argument, offset, begin_pos = stack.pop()
         if end_tag and end_tag != tag:
             raise EntityParseError(
-                f'Unmatched end tag at byte offset {begin}, expected "</{tag}>", '
-                f'found "</{end_tag}>"'
+                f'Unmatched end tag at byte offset {begin}, expected "</{tag}>", found "</{end_tag}>"'
             )
         if u16 > offset:
             length = u16 - offset
@@ -278,9 +271,7 @@ def _html_entity(
         url = argument or inner.decode("utf-8", "replace")
         checked = checked_link(url)
         if checked:
-            entities.append(
-                {"type": "text_link", "offset": offset, "length": length, "url": checked}
-            )
+            entities.append({"type": "text_link", "offset": offset, "length": length, "url": checked})
     elif tag == "pre":
         last = entities[-1] if entities else None
         if (
@@ -535,9 +526,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
                 ub.append(b[i])
                 i += 1
             if at(i) != 0x29:
-                raise EntityParseError(
-                    f"Can't find end of a custom emoji URL at byte offset {url_begin}"
-                )
+                raise EntityParseError(f"Can't find end of a custom emoji URL at byte offset {url_begin}")
             m2 = re.fullmatch(rb"tg://emoji\?id=(\d+)", bytes(ub))
             if not m2:
                 raise EntityParseError("Custom emoji URL must have an emoji identifier")
@@ -621,9 +610,7 @@ def parse_markdown(text: str) -> tuple[str, list[Entity]]:
                 else:
                     i += 1
         offset = u16
-        while i < n and (
-            b[i] != end_char or (is_pre and not (at(i + 1) == 0x60 and at(i + 2) == 0x60))
-        ):
+        while i < n and (b[i] != end_char or (is_pre and not (at(i + 1) == 0x60 and at(i + 2) == 0x60))):
             if (b[i] & 0xC0) != 0x80:
                 u16 += 2 if b[i] >= 0xF0 else 1
             out.append(b[i])
@@ -648,9 +635,7 @@ def parse_markdown(text: str) -> tuple[str, list[Entity]]:
                     url = ub.decode("utf-8", "replace")
                 checked = checked_link(url)
                 if checked:
-                    entities.append(
-                        {"type": "text_link", "offset": offset, "length": length, "url": checked}
-                    )
+                    entities.append({"type": "text_link", "offset": offset, "length": length, "url": checked})
             elif is_pre:
                 ent: Entity = {"type": "pre", "offset": offset, "length": length}
                 if language:

@@ -63,9 +63,7 @@ def forbidden(message: str) -> ApiError:
 
 
 def too_many_requests(retry_after: int) -> ApiError:
-    return ApiError(
-        429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-    )
+    return ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
 
 def migrated(to_chat_id: int) -> ApiError:
@@ -83,8 +81,7 @@ INTERNAL = ApiError(500, "Internal Server Error")
 
 CONFLICT_OTHER_POLLER = ApiError(
     409,
-    "Conflict: terminated by other getUpdates request; "
-    "make sure that only one bot instance is running",
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
 )
 CONFLICT_WEBHOOK_ACTIVE = ApiError(
     409,

@@ -251,18 +251,7 @@ class Store:
                     conn.execute(t.speakers.insert().values(name=speaker.name, **values))
             # Sources a curated source cites come first, for the foreign key.
             for source in sorted(corpus.sources, key=lambda s: s.cites is not None):
-                row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source.id)).first()
-                fields = _source_fields(source)
-                if row is None:
-                    conn.execute(
-                        t.sources.insert().values(
-                            id=source.id, origin=CURATED, created_at=now, updated_at=now, **fields
-                        )
-                    )
-                elif row.origin == CURATED and any(getattr(row, k) != v for k, v in fields.items()):
-                    conn.execute(
-                        t.sources.update().where(t.sources.c.id == source.id).values(updated_at=now, **fields)
-                    )
+                self._upsert_source(conn, source, now, curated_only=True)
             cycle = self._current_cycle(conn)
             existing = {
                 r.id: r
@@ -366,6 +355,30 @@ class Store:
             rows = conn.execute(sa.select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit))
             return [dict(r._mapping) for r in rows]
 
+    def _upsert_source(self, conn, source: Source, now: dt.datetime, curated_only: bool) -> str | None:
+        """Insert or update a source; return "add", "update" or None (unchanged or not ours).
+
+        curated_only: update only sources that came from the corpus (the corpus loader never
+        overwrites an admin's source).
+        """
+        fields = _source_fields(source)
+        row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source.id)).first()
+        if row is None:
+            conn.execute(
+                t.sources.insert().values(
+                    id=source.id, origin=source.origin, created_at=now, updated_at=now, **fields
+                )
+            )
+            return "add"
+        if curated_only and row.origin != CURATED:
+            return None
+        if any(getattr(row, k) != v for k, v in fields.items()):
+            conn.execute(
+                t.sources.update().where(t.sources.c.id == source.id).values(updated_at=now, **fields)
+            )
+            return "update"
+        return None
+
     def save(
         self,
         sources: Iterable[Source],
@@ -383,20 +396,10 @@ class Store:
         counts = {"added": 0, "updated": 0, "unchanged": 0}
         with self.write() as conn:
             for source in sorted(sources, key=lambda s: s.cites is not None):
-                fields = _source_fields(source)
-                row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source.id)).first()
-                if row is None:
-                    conn.execute(
-                        t.sources.insert().values(
-                            id=source.id, origin=source.origin, created_at=now, updated_at=now, **fields
-                        )
+                if change := self._upsert_source(conn, source, now, curated_only=False):
+                    self._audit(
+                        conn, now, actor, f"{action}.source.{change}", source.id, _source_fields(source)
                     )
-                    self._audit(conn, now, actor, f"{action}.source.add", source.id, fields)
-                elif any(getattr(row, k) != v for k, v in fields.items()):
-                    conn.execute(
-                        t.sources.update().where(t.sources.c.id == source.id).values(updated_at=now, **fields)
-                    )
-                    self._audit(conn, now, actor, f"{action}.source.update", source.id, fields)
             cycle = self._current_cycle(conn)
             for quote in quotes_:
                 fields = _quote_fields(quote)

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from quotes.corpus import load_corpus
 from quotes.store import Store, create_engine
 
+pytest_plugins = ["emulator.pytest_plugin"]  # the `emulator` fixture, for every test folder
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 # The tests' "now": every test passes time in, none reads the clock.

@@ -55,9 +55,7 @@ async def test_any_well_formed_token_is_a_fresh_bot(emulator: Emulator, make_bot
 
 
 @pytest.mark.parametrize("token", ["123456:short", "0123:" + "A" * 35, "abc:" + "A" * 35])
-async def test_malformed_token_is_unauthorized(
-    emulator: Emulator, make_bot: BotFactory, token: str
-):
+async def test_malformed_token_is_unauthorized(emulator: Emulator, make_bot: BotFactory, token: str):
     with pytest.raises(InvalidToken, match="Unauthorized: invalid token specified"):
         await make_bot(emulator, token).get_me()
 
@@ -101,9 +99,7 @@ async def test_send_message_is_stored_with_parse_mode_entities_and_buttons(
         {"type": "bold", "offset": 0, "length": 5},
         {"type": "italic", "offset": 13, "length": 3},
     ]
-    assert record["reply_markup"] == {
-        "inline_keyboard": [[{"text": "Another", "callback_data": "next"}]]
-    }
+    assert record["reply_markup"] == {"inline_keyboard": [[{"text": "Another", "callback_data": "next"}]]}
 
 
 async def test_message_ids_grow_per_chat(emulator: Emulator, emulator_bot: Bot):
@@ -156,9 +152,7 @@ async def test_explicit_entities_are_kept(emulator: Emulator, emulator_bot: Bot)
     from telegram import MessageEntity
 
     uid = emulator.create_user()
-    sent = await emulator_bot.send_message(
-        uid, "hello world", entities=[MessageEntity("underline", 6, 5)]
-    )
+    sent = await emulator_bot.send_message(uid, "hello world", entities=[MessageEntity("underline", 6, 5)])
     assert [(e.type, e.offset, e.length) for e in sent.entities] == [("underline", 6, 5)]
 
 
@@ -245,9 +239,7 @@ async def test_groups_the_bot_left_or_was_kicked_from(emulator: Emulator, emulat
 
 
 @ptb_retry_after
-async def test_flood_limits_answer_retry_after(
-    clocked: Emulator, clock: FakeClock, make_bot: BotFactory
-):
+async def test_flood_limits_answer_retry_after(clocked: Emulator, clock: FakeClock, make_bot: BotFactory):
     bot = make_bot(clocked)
     uid = clocked.create_user()
     for n in range(3):
@@ -276,9 +268,7 @@ async def test_thirty_per_second_and_paid_broadcast(
 
 
 @ptb_retry_after
-async def test_twenty_per_minute_in_a_group(
-    clocked: Emulator, clock: FakeClock, make_bot: BotFactory
-):
+async def test_twenty_per_minute_in_a_group(clocked: Emulator, clock: FakeClock, make_bot: BotFactory):
     bot = make_bot(clocked)
     clocked.configure_limits(chat_burst=100)  # isolate the group limit from the 1/s chat limit
     group = clocked.create_group()
@@ -335,10 +325,7 @@ async def test_inline_queries(emulator: Emulator, emulator_bot: Bot):
     assert update.inline_query.query == "wisdom"
 
     def results(n: int) -> list[InlineQueryResultArticle]:
-        return [
-            InlineQueryResultArticle(str(i), f"r{i}", InputTextMessageContent("t"))
-            for i in range(n)
-        ]
+        return [InlineQueryResultArticle(str(i), f"r{i}", InputTextMessageContent("t")) for i in range(n)]
 
     with pytest.raises(BadRequest, match="Results_too_much"):
         await emulator_bot.answer_inline_query(qid, results(51))
@@ -352,9 +339,7 @@ async def test_commands(emulator: Emulator, emulator_bot: Bot):
     assert await emulator_bot.get_my_commands() == tuple(commands)
     scope = BotCommandScopeChat(42)
     await emulator_bot.set_my_commands(commands[:1], scope=scope, language_code="de")
-    assert await emulator_bot.get_my_commands(scope=scope, language_code="de") == tuple(
-        commands[:1]
-    )
+    assert await emulator_bot.get_my_commands(scope=scope, language_code="de") == tuple(commands[:1])
     for bad in ("Today", "to-day", "x" * 33, ""):
         with pytest.raises(BadRequest, match="Bot_command_invalid"):
             await emulator_bot.set_my_commands([BotCommand(bad, "d")])

@@ -103,9 +103,7 @@ def test_html_links_and_code_blocks() -> None:
 def test_markdown_v2_reserved_characters(char: str) -> None:
     with pytest.raises(EntityParseError) as info:
         parse_markdown_v2(f"a{char}")
-    assert str(info.value) == (
-        f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
-    )
+    assert str(info.value) == (f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
     assert parse_markdown_v2(f"a\\{char}") == (f"a{char}", [])
 
 
@@ -145,9 +143,7 @@ def test_markdown_v2_errors_are_tdlibs(text: str, error: str) -> None:
         ("[ ](as)", " ", []),
     ],
 )
-def test_markdown_v2_parses_like_tdlib(
-    text: str, plain: str, entities: list[tuple[str, int, int]]
-) -> None:
+def test_markdown_v2_parses_like_tdlib(text: str, plain: str, entities: list[tuple[str, int, int]]) -> None:
     got_plain, got = parse_markdown_v2(text)
     assert got_plain == plain
     assert [(e["type"], e["offset"], e["length"]) for e in got] == entities
@@ -202,12 +198,13 @@ def test_found_entities() -> None:
     assert [e["type"] for e in ents] == ["code"]
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="<&"), max_size=50))
+# texts reach the parsers decoded from UTF-8, so without lone surrogates
+@given(st.text(st.characters(blacklist_characters="<&", blacklist_categories=("Cs",)), max_size=50))
 def test_html_without_markup_is_the_text_itself(text: str) -> None:
     assert parse_html(text) == (text, [])
 
 
-@given(st.text(max_size=40))
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
 def test_markdown_v2_escaped_text_round_trips(text: str) -> None:
     escaped = "".join("\\" + ch if ch in "_*[]()~`>#+-=|{}.!\\" else ch for ch in text)
     plain, ents = parse_markdown_v2(escaped)

@@ -106,9 +106,7 @@ async def test_control_endpoints(emulator: Emulator, http: httpx.AsyncClient):
                                                       "parse_mode": "HTML"})  # fmt: skip
     [msg] = await control("messages", chat_id=uid)
     assert (msg["text"], msg["parse_mode"], msg["entities"][0]["type"]) == ("hi", "HTML", "bold")
-    r = await http.get(
-        "/_emulator/bot_messages", params={"chat_id": uid, "include_deleted": "false"}
-    )
+    r = await http.get("/_emulator/bot_messages", params={"chat_id": uid, "include_deleted": "false"})
     assert len(r.json()["result"]) == 1
     assert (await control("counters", per_chat=False))["messages_sent"] == 1
     await control("configure_limits", enabled=False)

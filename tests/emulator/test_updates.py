@@ -124,9 +124,7 @@ def quick_retries() -> Iterator[Emulator]:
         yield emu
 
 
-async def test_webhook_delivery_with_secret_and_retries(
-    quick_retries: Emulator, make_bot: BotFactory
-):
+async def test_webhook_delivery_with_secret_and_retries(quick_retries: Emulator, make_bot: BotFactory):
     emu = quick_retries
     bot = make_bot(emu)
     uid = emu.create_user()
@@ -156,9 +154,7 @@ async def test_the_whole_application_polls_and_answers(emulator: Emulator):
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None and update.effective_user is not None
-        await update.effective_message.reply_html(
-            f"Welcome, <b>{update.effective_user.first_name}</b>!"
-        )
+        await update.effective_message.reply_html(f"Welcome, <b>{update.effective_user.first_name}</b>!")
 
     app = (
         ApplicationBuilder()

@@ -121,6 +121,3 @@ class FakeBotAPI(BaseRequest):
         if name not in results:
             return 400, json.dumps({"ok": False, "error_code": 400, "description": "not faked"}).encode()
         return 200, json.dumps({"ok": True, "result": results[name]}).encode()
-
-
-from emulator.pytest_plugin import emulator  # noqa: E402, F401  (the Bot API emulator fixture)
