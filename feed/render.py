@@ -161,7 +161,7 @@ def entries(picks: Sequence[Pick], sources: Mapping[str, Source], site: Site) ->
         source = sources[quote.source]
         cites = sources[quote.cites] if quote.cites else None
         published = site.published(pick.date)
-        corrected = quote.updated_at
+        corrected = quote.corrected_at
         updated = corrected if corrected is not None and corrected > published else published
         result.append(Entry(pick, source, cites, published, updated))
     return result

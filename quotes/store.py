@@ -129,7 +129,7 @@ def quote_from_row(row) -> Quote:
         notes=tuple(row.notes),
         hidden=row.hidden,
         origin=row.origin,
-        updated_at=row.updated_at,
+        corrected_at=row.updated_at if row.updated_at > row.created_at else None,
     )
 
 

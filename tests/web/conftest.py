@@ -15,7 +15,6 @@ from bot.web import create_app
 from quotes.store import Store
 
 SITE = "https://qotd.example"
-# The corpus is loaded well before the picks, so a quote's updated_at means a correction.
 LOADED = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)  # 13:00 in Moscow: today's quote is out
 FIRST = dt.date(2026, 11, 17)

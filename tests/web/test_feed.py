@@ -79,6 +79,17 @@ def test_a_correction_changes_updated_never_the_id(week_store, database_url):
     assert "corrected" in [t.term for t in oldest.tags]
 
 
+def test_first_loading_the_corpus_after_the_publish_time_is_not_a_correction(
+    empty_store, corpus, database_url
+):
+    empty_store.upgrade()
+    empty_store.load_corpus(corpus, NOW)  # a new deployment, after 09:00 Moscow time (06:00 UTC)
+    empty_store.pick_for(NOW.date(), NOW)
+    entry = feedparser.parse(build(empty_store, database_url).atom).entries[0]
+    assert entry.updated == entry.published == f"{NOW.date().isoformat()}T06:00:00+00:00"
+    assert "corrected" not in [t.term for t in entry.get("tags", [])]
+
+
 def test_content_shows_the_quote_its_attribution_date_and_source(feeds, week_store):
     pick = week_store.stored_pick(FIRST)
     source, cites = week_store.provenance(pick.quote)
