@@ -203,6 +203,37 @@ def cmd_db_status(args, settings: Settings, now: dt.datetime) -> str:
     return f"schema at {head}: up to date"
 
 
+def cmd_feed_build(args, settings: Settings, now: dt.datetime) -> str:
+    from bot.web import ensure_pick, feeds_for, site_for
+
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create {out}: {exc.strerror}") from None
+    site = site_for(settings)
+    with _store(settings, now) as store:
+        feeds = feeds_for(store, site, settings.feed_days, ensure_pick(store, site, now))
+    files = {"rss.xml": feeds.rss, "atom.xml": feeds.atom, "feed.json": feeds.json}
+    for name, body in files.items():
+        try:
+            (out / name).write_bytes(body)
+        except OSError as exc:
+            raise CommandError(f"cannot write {out / name}: {exc.strerror}") from None
+    return f"wrote {', '.join(files)} to {out} (feeds served from {site.url})"
+
+
+def cmd_serve(args, settings: Settings, now: dt.datetime) -> str:
+    from bot.serve import ServeError, run
+
+    store = open_store(settings, now)  # upgrades an embedded SQLite database, loads the corpus
+    try:
+        run(settings, store)
+    except ServeError as exc:
+        raise CommandError(str(exc)) from None
+    return ""
+
+
 class _store:
     """`with _store(settings, now) as store:` — an up-to-date store, closed afterwards."""
 
@@ -262,6 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_db_upgrade
     )
     dsub.add_parser("status", help="say whether the schema is up to date").set_defaults(handler=cmd_db_status)
+
+    feed = sub.add_parser("feed", help="the RSS, Atom and JSON feeds")
+    fsub = feed.add_subparsers(dest="feed_command", required=True, metavar="ACTION")
+    fbuild = fsub.add_parser("build", help="write rss.xml, atom.xml and feed.json for a static host")
+    fbuild.add_argument("--out", required=True, help="folder to write the three files to")
+    fbuild.set_defaults(handler=cmd_feed_build)
+
+    sub.add_parser("serve", help="run the site, the feeds, the bot and the scheduler").set_defaults(
+        handler=cmd_serve
+    )
+
     emu = sub.add_parser(
         "emulator",
         help="run the local Telegram Bot API emulator (see docs/emulator.md)",

@@ -25,7 +25,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("TIMEZONE", "UTC", 'IANA timezone whose calendar date is "the day".'),
     ("PUBLISH_TIME", "09:00", "Local time (HH:MM, in TIMEZONE) of the daily publish."),
     ("BOT_TOKEN", "(none)", "Telegram bot token; without it Telegram is off."),
-    ("PUBLIC_URL", "(none)", "The site's public base URL; with BOT_TOKEN, enables the webhook."),
+    (
+        "PUBLIC_URL",
+        "(none)",
+        "The site's public base URL, used in feed links and ids (else http://localhost:$PORT); "
+        "with BOT_TOKEN, enables the webhook.",
+    ),
     ("WEBHOOK_SECRET", "(derived from BOT_TOKEN)", "Secret Telegram sends with each webhook update."),
     ("TELEGRAM_API_URL", "https://api.telegram.org", "Bot API server (point it at the emulator)."),
     ("ADMIN_IDS", "(none)", "Comma-separated Telegram user ids of the admins."),

@@ -77,7 +77,7 @@ class Quote:
     notes: tuple[str, ...] = ()
     hidden: bool = False
     origin: str = CURATED
-    updated_at: dt.datetime | None = None
+    corrected_at: dt.datetime | None = None  # the last change after it was first stored
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def quote_from_row(row) -> Quote:
         notes=tuple(row.notes),
         hidden=row.hidden,
         origin=row.origin,
-        updated_at=row.updated_at,
+        corrected_at=row.updated_at if row.updated_at > row.created_at else None,
     )
 
 
@@ -541,13 +541,35 @@ class Store:
     def recent_picks(self, until: dt.date, days: int) -> list[Pick]:
         """Return the stored picks of the `days` dates up to `until`, newest first."""
         with self.read() as conn:
+            # Both tables have a `date`: the pick's columns are labelled, the quote's keep their names.
             rows = conn.execute(
-                sa.select(t.daily_picks, t.quotes)
+                sa.select(
+                    t.daily_picks.c.date.label("pick_date"),
+                    t.daily_picks.c.cycle.label("pick_cycle"),
+                    t.daily_picks.c.pinned.label("pick_pinned"),
+                    t.quotes,
+                )
                 .join(t.quotes, t.quotes.c.id == t.daily_picks.c.quote_id)
                 .where(t.daily_picks.c.date <= until, t.daily_picks.c.date > until - dt.timedelta(days=days))
                 .order_by(t.daily_picks.c.date.desc())
             )
-            return [Pick(r.date, quote_from_row(r), r.cycle, r.pinned) for r in rows]
+            return [Pick(r.pick_date, quote_from_row(r), r.pick_cycle, r.pick_pinned) for r in rows]
+
+    def changes(self, until: dt.date) -> tuple:
+        """Return what the published history depends on, cheaply: the newest pick up to `until`,
+        the last pick made, and the last change to any quote or source (a cache key)."""
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(
+                    sa.select(sa.func.max(t.daily_picks.c.date))
+                    .where(t.daily_picks.c.date <= until)
+                    .scalar_subquery(),
+                    sa.select(sa.func.max(t.daily_picks.c.picked_at)).scalar_subquery(),
+                    sa.select(sa.func.max(t.quotes.c.updated_at)).scalar_subquery(),
+                    sa.select(sa.func.max(t.sources.c.updated_at)).scalar_subquery(),
+                )
+            ).one()
+        return tuple(row)
 
     def schedule(self, start: dt.date, days: int, now: dt.datetime) -> list[Pick]:
         """Preview the picks of `days` dates from `start`, storing nothing."""

@@ -52,7 +52,7 @@ def test_an_outdated_postgres_schema_is_reported_with_the_fix(pg_server_url, cor
 def test_loading_the_corpus_twice_changes_nothing(store, corpus):
     report = store.load_corpus(corpus, LATER)
     assert (report.added, report.updated, report.unchanged) == (0, 0, 20)
-    assert {q.updated_at for q in store.quotes()} == {NOW}
+    assert {q.corrected_at for q in store.quotes()} == {None}  # loading is not a correction
 
 
 def test_a_corrected_curated_quote_is_updated_on_load(store, corpus):
@@ -60,7 +60,7 @@ def test_a_corrected_curated_quote_is_updated_on_load(store, corpus):
     report = store.load_corpus(dataclasses.replace(corpus, quotes=(fixed, *corpus.quotes[1:])), LATER)
     assert (report.added, report.updated) == (0, 1)
     quote = store.quote(fixed.id)
-    assert quote.topics == ("world order",) and quote.updated_at == LATER
+    assert quote.topics == ("world order",) and quote.corrected_at == LATER
 
 
 def test_loading_never_overwrites_an_admins_edit_or_deletes_an_admins_quote(store, corpus):

@@ -1,0 +1,146 @@
+"""`qotd serve`: the site, the feeds, the bot and the scheduler in one process and one event loop.
+
+With BOT_TOKEN and PUBLIC_URL, Telegram sends updates to PUBLIC_URL/telegram/webhook (with a
+secret); with BOT_TOKEN alone, the bot long-polls; without a token, Telegram is off and the
+site, the feeds and the background services run alone. SIGTERM or SIGINT stops it all within
+10 seconds: uvicorn finishes the requests in flight, the services stop (the bot handles the
+updates it has already accepted), then the store is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import uvicorn
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.settings import Settings
+from bot.web import WEBHOOK_PATH, Service, create_app, webhook_secret
+from quotes.store import Store
+
+log = logging.getLogger("qotd.serve")
+
+# uvicorn's share of the 10 seconds: requests still running after it are cut off.
+GRACEFUL_SECONDS = 2
+
+
+def background_services(settings: Settings, store: Store, telegram: Application | None) -> list[Service]:
+    """Return the background services that run beside the site (the scheduler goes here)."""
+    return []
+
+
+class ServeError(RuntimeError):
+    """The web process could not start."""
+
+
+class TelegramService:
+    """Runs the PTB application: registers the webhook, or long-polls, and processes updates."""
+
+    name = "telegram"
+
+    def __init__(self, application: Application, settings: Settings):
+        self.application = application
+        self.settings = settings
+        self.state = "stopped"
+
+    @property
+    def mode(self) -> str:
+        return "polling" if self.application.updater is not None else "webhook"
+
+    async def start(self) -> None:
+        app = self.application
+        self.state = "starting"
+        try:
+            await app.initialize()
+            if app.updater is None:
+                url = f"{self.settings.public_url}{WEBHOOK_PATH}"
+                await app.bot.set_webhook(
+                    url, secret_token=webhook_secret(self.settings), allowed_updates=Update.ALL_TYPES
+                )
+                log.info("Telegram: webhook registered at %s", url)
+            else:
+                # start_polling deletes any webhook first; only one process may receive updates.
+                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                log.info("Telegram: long polling (PUBLIC_URL is not set)")
+            await app.start()
+        except Exception:
+            # The site and the feeds keep running; /healthz reports the failure.
+            log.exception("Telegram could not start (Bot API at %s)", self.settings.telegram_api_url)
+            self.state = "failed"
+            return
+        log.info("Telegram: on, as @%s", app.bot.username)
+        self.state = "running"
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()  # handles the updates already queued, then stops
+        with contextlib.suppress(Exception):
+            await app.shutdown()
+        self.state = "stopped"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, stopping gracefully on SIGTERM/SIGINT and then exiting normally (uvicorn would
+    re-raise the signal after its shutdown, killing the process before the store is closed)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        loop = asyncio.get_running_loop()
+        handled = (signal.SIGINT, signal.SIGTERM)
+        for sig in handled:
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+
+
+def build(settings: Settings, store: Store) -> tuple[object, list[Service], Application | None]:
+    """Build the ASGI app with its Telegram application and background services."""
+    telegram = None
+    services: list[Service] = []
+    if settings.bot_token:
+        telegram = build_application(settings, store, updater=settings.public_url is None)
+        services.append(TelegramService(telegram, settings))
+    else:
+        log.warning("Telegram is off: BOT_TOKEN is not set; serving the site, the feeds and the scheduler")
+    services += background_services(settings, store, telegram)
+    return create_app(settings, store, telegram=telegram, services=services), services, telegram
+
+
+async def serve(settings: Settings, store: Store, host: str = "0.0.0.0") -> None:
+    """Serve until SIGTERM or SIGINT."""
+    app, _, _ = build(settings, store)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=settings.port,
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        access_log=settings.log_level in ("DEBUG", "INFO"),
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        server_header=False,
+    )
+    server = _Server(config)
+    await server.serve()
+    if not server.started:
+        raise ServeError(f"the web process did not start on port {settings.port} (see the log above)")
+
+
+def run(settings: Settings, store: Store) -> None:
+    """Run `qotd serve` in a new event loop, closing the store at the end."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve(settings, store))
+    finally:
+        store.close()
+    log.info("stopped")

@@ -1,0 +1,122 @@
+"""Fixtures for the site and the feeds: a store with a week of picks and one correction."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+from starlette.testclient import TestClient
+from telegram.request import BaseRequest, RequestData
+
+from bot.settings import Settings
+from bot.web import create_app
+from quotes.store import Store
+
+SITE = "https://qotd.example"
+LOADED = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
+NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)  # 13:00 in Moscow: today's quote is out
+FIRST = dt.date(2026, 11, 17)
+DAYS = 7
+CORRECTED = dt.datetime(2026, 11, 22, 12, 30, tzinfo=dt.UTC)
+
+
+def settings_for(database_url: str, **extra: str) -> Settings:
+    env = {
+        "DATABASE_URL": database_url,
+        "PUBLIC_URL": SITE,
+        "TIMEZONE": "Europe/Moscow",
+        "PUBLISH_TIME": "09:00",
+        "FEED_DAYS": "30",
+    }
+    return Settings.from_env(env | extra)
+
+
+def publish_week(store: Store) -> None:
+    """Fix the picks of FIRST..FIRST+6, each at its publish time (09:00 Moscow = 06:00 UTC)."""
+    for offset in range(DAYS):
+        day = FIRST + dt.timedelta(days=offset)
+        store.pick_for(day, dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC))
+
+
+def correct(store: Store, quote_id: str, at: dt.datetime = CORRECTED) -> None:
+    """An admin correction: the quote's topics change (its text never does)."""
+    quote = store.quote(quote_id)
+    store.save([], [dataclasses.replace(quote, topics=(*quote.topics, "corrected"))], "admin", at)
+
+
+@pytest.fixture
+def week_store(empty_store, corpus):
+    """A store whose quotes were loaded on 1 November, with a week of picks up to NOW's date."""
+    empty_store.upgrade()
+    empty_store.load_corpus(corpus, LOADED)
+    publish_week(empty_store)
+    return empty_store
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return settings_for(database_url)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: dt.datetime = NOW):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def client(settings, week_store, clock):
+    """The site on the week's store, its lifespan running, reached at PUBLIC_URL."""
+    app = create_app(settings, week_store, clock=clock, version_ttl=0)
+    with TestClient(app, base_url=SITE) as test_client:
+        yield test_client
+
+
+class FakeBotAPI(BaseRequest):
+    """The Bot API as PTB's network layer sees it: canned answers, every call recorded."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, dict]] = []
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(self, url, method, request_data: RequestData | None = None, **_timeouts):
+        name = url.rsplit("/", 1)[-1]
+        params = request_data.json_parameters if request_data else {}
+        self.calls.append((name, params))
+        results = {
+            "getMe": {
+                "id": 4242,
+                "is_bot": True,
+                "first_name": "Quote of the day",
+                "username": "qotd_test_bot",
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": True,
+            },
+            "setWebhook": True,
+            "deleteWebhook": True,
+            "getUpdates": [],
+        }
+        if name not in results:
+            return 400, json.dumps({"ok": False, "error_code": 400, "description": "not faked"}).encode()
+        return 200, json.dumps({"ok": True, "result": results[name]}).encode()
