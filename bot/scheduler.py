@@ -131,6 +131,8 @@ class SchedulerService:
     ("stopped", "standby", "leader").
     """
 
+    name = "scheduler"  # how /healthz lists it
+
     def __init__(
         self,
         settings: Settings,

@@ -30,8 +30,13 @@ GRACEFUL_SECONDS = 2
 
 
 def background_services(settings: Settings, store: Store, telegram: Application | None) -> list[Service]:
-    """Return the background services that run beside the site (the scheduler goes here)."""
-    return []
+    """Return the background services that run beside the site: the scheduler (docs/delivery.md).
+
+    The feeds need no hook at the publish: they follow the published day by themselves.
+    """
+    from bot.scheduler import scheduler_service
+
+    return [scheduler_service(settings, store)]
 
 
 class ServeError(RuntimeError):

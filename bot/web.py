@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 # A service whose state is one of these is healthy; any other state makes /healthz answer 503.
-HEALTHY_STATES = frozenset({"running", "idle", "off"})
+# "leader" and "standby" are the scheduler's (bot/scheduler.py): a standby instance is healthy.
+HEALTHY_STATES = frozenset({"running", "idle", "off", "leader", "standby"})
 # Time the lifespan gives all services together to stop (SIGTERM must end within 10 s).
 STOP_BUDGET = 7.0
 HTML_HEADERS = {
