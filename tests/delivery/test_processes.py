@@ -128,3 +128,33 @@ def test_sigkill_at_random_points_never_sends_twice_nor_skips_anyone(
         f"duplicates: {emu.counters(per_chat=False)['duplicates']}"
     )
     assert emu.counters(per_chat=False)["duplicates"] == 0
+
+
+def test_with_retry_uncertain_a_duplicate_can_only_be_a_resent_uncertain_send(
+    emu, token, store, database_url, tmp_path
+):
+    """RETRY_UNCERTAIN=true trades gaps for possible duplicates: after random SIGKILLs nobody is
+    missed, and whoever got two messages is a row that was claimed more than once."""
+    rng = random.Random(7)
+    users = subscribe(store, [emu.create_user() for _ in range(200)])
+    ledger = Ledger(store)
+    env = {"RETRY_UNCERTAIN": "true"}
+    kills = attempt = 0
+    while True:
+        log = tmp_path / f"run{attempt}.log"
+        run = Delivery(emu, token, database_url, log, "--once", "--rate", "400", now=PUBLISH, env=env)
+        attempt += 1
+        if kills < 6:
+            time.sleep(rng.uniform(0.5, 1.5))
+            if run.running():
+                run.kill()
+                kills += 1
+                continue
+        assert run.wait() == 0, run.text()[-2000:]
+        break
+    assert ledger.counts(DAY)[SENT] == len(users)
+    for user in users:
+        received = messages_of_day(emu, user, DAY)
+        assert received >= 1
+        if received > 1:
+            assert ledger.get(DAY, user).attempts > 1
