@@ -70,6 +70,7 @@ PAID_LIMIT = 1000.0  # with allow_paid_broadcast
 HEADROOM = 0.99
 PAID_HEADROOM = 0.96
 BURST_SHARE = 0.04
+LOOK_BACK_DAYS = 8  # pending rows of older dates are not looked at (the catch-up policy skips them)
 CHAT_RATE = 1.0  # per private chat, per second
 GROUP_RATE = 20.0 / 60.0  # per group or channel, per second
 MONTHS = ("January February March April May June July August September October November December").split()
@@ -363,10 +364,11 @@ class Broadcast:
         pacer = Pacer(self.pacing)
         while True:
             now = self.clock()
-            dates = await self._db(self.ledger.pending_dates, now)
+            since = now.date() - dt.timedelta(days=LOOK_BACK_DAYS)
+            dates = await self._db(self.ledger.pending_dates, now, since)
             if not dates:
                 return
-            self._total = await self._db(self.ledger.count_due, now)
+            self._total = await self._db(self.ledger.count_due, now, since)
             self._base = self.report.done
             for day in dates:
                 after = None

@@ -31,7 +31,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from telegram import Bot
 
-from bot.delivery import Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
+from bot.delivery import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
 from bot.settings import Settings
 from quotes.ledger import PENDING, SKIPPED, Group, Leadership, Ledger, leadership_for
 from quotes.model import Pick
@@ -314,7 +314,8 @@ class SchedulerService:
                 if added:
                     log.info("scheduler: %s: %d deliveries %s (due %s)", day, added, status, due.isoformat())
                 self._planned.add((day, group))
-        skipped = await self._db(self.ledger.skip_overdue, now - self.catch_up, now)
+        since = (now - lookback).date() - dt.timedelta(days=LOOK_BACK_DAYS)
+        skipped = await self._db(self.ledger.skip_overdue, now - self.catch_up, now, since)
         if skipped:
             log.warning(
                 "scheduler: %d deliveries past the %s catch-up window recorded skipped",

@@ -252,15 +252,29 @@ class Ledger:
         )
         return conn.execute(stmt).first() is not None
 
-    def skip_overdue(self, due_before: dt.datetime, now: dt.datetime) -> int:
-        """Mark pending rows due before `due_before` skipped (too late to deliver)."""
+    def skip_overdue(self, due_before: dt.datetime, now: dt.datetime, since: dt.date | None = None) -> int:
+        """Mark pending rows (of dates from `since`) due before `due_before` skipped: too late."""
+        skipped = 0
         with self.store.write() as conn:
-            result = conn.execute(
-                _d.update()
-                .where(_d.c.status == PENDING, _d.c.due_at < due_before)
-                .values(status=SKIPPED, error="past the catch-up window", updated_at=now)
-            )
-        return result.rowcount
+            for day in self._dates(conn, since, now):
+                skipped += conn.execute(
+                    _d.update()
+                    .where(_d.c.date == day, _d.c.status == PENDING, _d.c.due_at < due_before)
+                    .values(status=SKIPPED, error="past the catch-up window", updated_at=now)
+                ).rowcount
+        return skipped
+
+    @staticmethod
+    def _dates(conn, since: dt.date | None, now: dt.datetime) -> list[dt.date]:
+        """The dates from `since` to the day after `now` (local dates run up to a day ahead of UTC).
+
+        Each query then names one date, so the (date, status) index finds just that date's
+        pending rows. Without `since`: every date that has rows.
+        """
+        if since is None:
+            return sorted(conn.scalars(sa.select(_d.c.date).distinct()))
+        last = now.date() + dt.timedelta(days=1)
+        return [since + dt.timedelta(days=n) for n in range((last - since).days + 1)]
 
     def recover(self, now: dt.datetime, retry_uncertain: bool, due_after: dt.datetime) -> tuple[int, int]:
         """After a crash: rows left in `sending` become uncertain.
@@ -285,13 +299,19 @@ class Ledger:
 
     # --- delivering ------------------------------------------------------------------------
 
-    def pending_dates(self, now: dt.datetime) -> list[dt.date]:
-        """Return the dates that have pending rows due by `now`, oldest first."""
+    def pending_dates(self, now: dt.datetime, since: dt.date | None = None) -> list[dt.date]:
+        """Return the dates (from `since`) that have pending rows due by `now`, oldest first."""
         with self.store.read() as conn:
-            rows = conn.scalars(
-                sa.select(_d.c.date).where(_d.c.status == PENDING, _d.c.due_at <= now).distinct()
-            )
-            return sorted(rows)
+            return [
+                day
+                for day in self._dates(conn, since, now)
+                if conn.scalar(
+                    sa.select(_d.c.chat_id)
+                    .where(_d.c.date == day, _d.c.status == PENDING, _d.c.due_at <= now)
+                    .limit(1)
+                )
+                is not None
+            ]
 
     def due(self, day: dt.date, now: dt.datetime, after: int | None, limit: int) -> list[Due]:
         """Return up to `limit` pending rows of `day` due by `now`, chat ids above `after`."""
@@ -306,10 +326,16 @@ class Ledger:
         with self.store.read() as conn:
             return [Due(r.date, r.chat_id, r.quote_id, r.attempts) for r in conn.execute(query)]
 
-    def count_due(self, now: dt.datetime) -> int:
+    def count_due(self, now: dt.datetime, since: dt.date | None = None) -> int:
+        """Return how many pending rows (of dates from `since`) are due by `now`."""
         with self.store.read() as conn:
-            return conn.scalar(
-                sa.select(sa.func.count()).select_from(_d).where(_d.c.status == PENDING, _d.c.due_at <= now)
+            return sum(
+                conn.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(_d)
+                    .where(_d.c.date == day, _d.c.status == PENDING, _d.c.due_at <= now)
+                )
+                for day in self._dates(conn, since, now)
             )
 
     def claim(self, keys: Iterable[tuple[dt.date, int]], now: dt.datetime) -> set[tuple[dt.date, int]]:
@@ -341,7 +367,12 @@ class Ledger:
             for day, chat_ids in by_day.items():
                 moved = conn.scalars(
                     _d.update()
-                    .where(_d.c.date == day, _d.c.chat_id.in_(chat_ids), _d.c.status == PENDING)
+                    # status through a function: the planner then probes the primary key per
+                    # chat id instead of walking every pending row of the date (index on
+                    # (date, status)), which made each claim O(pending rows) on SQLite.
+                    .where(
+                        _d.c.date == day, _d.c.chat_id.in_(chat_ids), sa.func.lower(_d.c.status) == PENDING
+                    )
                     .values(status=SENDING, attempts=_d.c.attempts + 1, updated_at=now)
                     .returning(_d.c.chat_id)
                 )
