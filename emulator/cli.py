@@ -1,0 +1,68 @@
+"""``qotd emulator`` / ``python -m emulator``: serve the emulator until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .core import Emulator
+from .server import EmulatorServer
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qotd emulator",
+        description="Serve a local Telegram Bot API emulator (point the bot at it with base_url).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8081, help="port (0: any free port)")
+    parser.add_argument("--no-limits", action="store_true", help="turn Telegram's flood limits off")
+    parser.add_argument("--seed", type=int, default=0, help="seed for tokens and faults")
+    parser.add_argument(
+        "--token", help="bot token to announce (any well-formed token works as a fresh bot)"
+    )
+    parser.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    emu = Emulator(seed=args.seed, limits={"enabled": not args.no_limits})
+    if args.token:
+        emu.authenticate(args.token)
+        token = args.token
+    else:
+        token = emu.new_bot_token()
+    server = EmulatorServer(
+        emu, host=args.host, port=args.port, use_uvloop=False if args.no_uvloop else None
+    )
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"base_url={emu.base_url}", flush=True)
+        print(f"base_file_url={emu.file_base_url}", flush=True)
+        print(f"control={emu.url}/_emulator/", flush=True)
+        print(f"token={token}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        server.stop()
+    print("emulator: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
