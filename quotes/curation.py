@@ -206,8 +206,8 @@ def find_duplicate(store: Store, text: str, exclude: str | None = None) -> str |
         query = query.where(t.quotes.c.text.like(pattern, escape="\\"))
     if exclude is not None:
         query = query.where(t.quotes.c.id != exclude)
-    with store.engine.connect() as conn:
-        for row in conn.execution_options(yield_per=500).execute(query):
+    with store.engine.connect() as conn, conn.execution_options(yield_per=500).execute(query) as rows:
+        for row in rows:
             if normalise(row.text) == target:
                 return row.id
     return None
