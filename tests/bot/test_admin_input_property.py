@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.app import APOLOGY
-from quotes.curation import DraftError, parse_date
+from quotes.curation import EDITABLE, DraftError, parse_date
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("QOTD_EXAMPLES", "25")),
@@ -36,7 +37,7 @@ async def refused(bot, text: str, *names: str) -> str:
 
 def not_a_date(value: str) -> bool:
     try:
-        parse_date("date", value, __import__("datetime").date(2026, 11, 23))
+        parse_date("date", value, dt.date(2026, 11, 23))
     except DraftError:
         return True
     return False
@@ -59,8 +60,6 @@ async def test_edit_of_a_quote_that_does_not_exist(bot, quote_id, field, value):
 @SETTINGS
 @given(field=word, value=typed)
 async def test_edit_of_an_unknown_field(bot, field, value):
-    from quotes.curation import EDITABLE
-
     assume(field.casefold() not in EDITABLE)
     await refused(bot, f"/edit sb-02 {field} {value}", "not a field")
 
