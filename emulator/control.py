@@ -23,6 +23,7 @@ CONTROL_METHODS = frozenset(
         # chats
         "create_user",
         "create_users",
+        "preload_messages",
         "create_group",
         "create_supergroup",
         "create_channel",
@@ -51,6 +52,11 @@ CONTROL_METHODS = frozenset(
         "webhook_info",
         "callback_answers",
         "inline_answers",
+        # waiting for the bot
+        "wait_messages",
+        "wait_sent",
+        "wait_polling",
+        "wait_webhook",
         # limits and faults
         "configure_limits",
         "configure_faults",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import hashlib
 import itertools
 import random
@@ -274,6 +275,8 @@ class Emulator:
         auto_entities: bool = True,
     ):
         self._lock = threading.RLock()
+        # notified when a message is sent, a poller starts waiting or a webhook answers
+        self._changed = threading.Condition(self._lock)
         self.clock = clock or time.monotonic
         self.wall_clock = wall_clock or time.time
         self._seed = seed
@@ -525,7 +528,33 @@ class Emulator:
                 if n == 0:
                     first = uid
                 last = uid
+            _settle()
             return [first, last]
+
+    def preload_messages(
+        self,
+        first: int,
+        last: int,
+        per_chat: int = 1,
+        text: str = "preloaded",
+        bot: str | int | None = None,
+    ) -> int:
+        """Store ``per_chat`` bot messages in each existing chat with an id in [first, last], as
+        if the bot had sent them (benchmarks: per-request cost vs stored messages).  Answers the
+        number stored.  Counters are not touched."""
+        with self._lock:
+            b = self._bot(bot)
+            stored = 0
+            for cid in range(int(first), int(last) + 1):
+                chat = self._chats.get(cid)
+                if chat is None:
+                    continue
+                for _ in range(int(per_chat)):
+                    msg = self._new_message(chat, b.id, True)
+                    msg.text = text
+                    stored += 1
+            _settle()
+            return stored
 
     def _group_like(
         self,
@@ -609,10 +638,10 @@ class Emulator:
 
     def _set_status(self, bot: Bot | None, chat: Chat, status: str, by: int | None) -> None:
         bots = [bot] if bot is not None else list(self._bots.values())
+        olds = [self._status(b, chat) for b in bots]
         if bot is None:
             chat.bot_status = status
-        for b in bots:
-            old = self._status(b, chat)
+        for b, old in zip(bots, olds, strict=True):
             if bot is not None:
                 b.rel[chat.id] = status
             else:
@@ -1073,6 +1102,34 @@ class Emulator:
         with self._lock:
             return self._files[file_id]["data"]
 
+    # ---- waiting (for tests: block until the bot did something, never sleep) ------------------
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def wait_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> bool:
+        """Block until bots sent at least ``count`` messages to the chat; False on timeout."""
+        chat = self._get_chat(chat_id)
+        return self._wait(lambda: chat.sent >= count, timeout)
+
+    def wait_sent(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until bots sent at least ``count`` messages in all; False on timeout."""
+        return self._wait(lambda: self.messages_sent >= count, timeout)
+
+    def wait_polling(self, bot: str | int | None = None, timeout: float = 10.0) -> bool:
+        """Block until a getUpdates of the bot is waiting (long polling); False on timeout."""
+        with self._lock:
+            b = self._bot(bot)
+        return self._wait(lambda: b.waiter is not None, timeout)
+
+    def wait_webhook(self, delivered: int = 1, bot: str | int | None = None,
+                     timeout: float = 10.0) -> bool:  # fmt: skip
+        """Block until the webhook accepted ``delivered`` updates; False on timeout."""
+        with self._lock:
+            b = self._bot(bot)
+        return self._wait(lambda: b.webhook_delivered >= delivered, timeout)
+
     # ---- updates ------------------------------------------------------------------------------
 
     def _push(self, bot: Bot, kind: str, data: Json) -> None:
@@ -1118,6 +1175,7 @@ class Emulator:
                 return got
             waiter = _Waiter()
             bot.waiter = waiter
+            self._changed.notify_all()
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter.event.wait(), timeout)
@@ -1328,6 +1386,7 @@ class Emulator:
             self.duplicates += 1
         else:
             texts[key] = 1
+        self._changed.notify_all()
         return msg
 
     # ---- the Bot API --------------------------------------------------------------------------
@@ -1742,6 +1801,7 @@ class Emulator:
             elif bot.webhook is not None:
                 bot.webhook["last_error_date"] = int(self.wall_clock())
                 bot.webhook["last_error_message"] = error
+            self._changed.notify_all()
 
 
 class _Described:
@@ -1752,6 +1812,14 @@ class _Described:
     def __init__(self, result: Any, description: str):
         self.result = result
         self.description = description
+
+
+def _settle() -> None:
+    """After a bulk creation: the objects just made live as long as the emulator, so move them
+    out of the cyclic GC's sight.  Else every full collection walks a million chats and the
+    per-request cost grows with the number of chats (measured: -30% at 1,000,000 chats)."""
+    gc.collect()
+    gc.freeze()
 
 
 def group_sender(chat: Chat) -> int:

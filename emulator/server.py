@@ -215,7 +215,7 @@ class App:
 
     def _control(
         self, method: str, name: str, query: str, headers: dict[bytes, bytes], body: bytes
-    ) -> Response:
+    ) -> Response | Awaitable[Response]:
         kwargs: Json = {}
         for key, value in parse_qsl(query, keep_blank_values=True):
             try:
@@ -230,7 +230,14 @@ class App:
             if not isinstance(data, dict):
                 return json_response({"ok": False, "description": "body must be an object"}, 400)
             kwargs.update(data)
+        if name.startswith("wait_"):
+            # blocking waits must not hold up this loop, which serves the bot meanwhile
+            return self._control_later(name, kwargs)
         status, answer = call_control(self.emu, name, kwargs)
+        return json_response(answer, status)
+
+    async def _control_later(self, name: str, kwargs: Json) -> Response:
+        status, answer = await asyncio.to_thread(call_control, self.emu, name, kwargs)
         return json_response(answer, status)
 
 
@@ -501,6 +508,7 @@ class EmulatorServer:
             self._ready.set()
             try:
                 loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
             finally:
                 loop.close()
 

@@ -44,22 +44,22 @@ BotFactory = Callable[..., Bot]
 
 @pytest.fixture
 async def make_bot() -> AsyncIterator[BotFactory]:
-    """make_bot(emu, token=None, read_timeout=None) -> an initialized-on-use Bot; all shut down
-    at the end of the test."""
-    bots: list[Bot] = []
+    """make_bot(emu, token=None, read_timeout=None) -> a Bot pointed at the emulator.  Its
+    HTTP clients are closed at the end of the test even if it was never initialized."""
+    requests: list[HTTPXRequest] = []
 
     def make(emu: Emulator, token: str | None = None, read_timeout: float | None = None) -> Bot:
-        request = HTTPXRequest(read_timeout=read_timeout) if read_timeout else None
-        bot = Bot(
+        kwargs = {"read_timeout": read_timeout} if read_timeout else {}
+        request, updates_request = HTTPXRequest(**kwargs), HTTPXRequest(**kwargs)
+        requests.extend((request, updates_request))
+        return Bot(
             token or emu.new_bot_token(),
             base_url=emu.base_url,
             base_file_url=emu.file_base_url,
             request=request,
-            get_updates_request=HTTPXRequest(read_timeout=read_timeout) if request else None,
+            get_updates_request=updates_request,
         )
-        bots.append(bot)
-        return bot
 
     yield make
-    for bot in bots:
-        await bot.shutdown()
+    for request in requests:
+        await request.shutdown()

@@ -209,9 +209,7 @@ def test_html_without_markup_is_the_text_itself(text: str) -> None:
 
 @given(st.text(max_size=40))
 def test_markdown_v2_escaped_text_round_trips(text: str) -> None:
-    escaped = "".join(
-        "\\" + ch if ch in "_*[]()~`>#+-=|{}.!\\" else ch for ch in text
-    )
+    escaped = "".join("\\" + ch if ch in "_*[]()~`>#+-=|{}.!\\" else ch for ch in text)
     plain, ents = parse_markdown_v2(escaped)
     assert ents == [] or all(e["type"] == "blockquote" for e in ents)
     assert plain == text
