@@ -155,6 +155,8 @@ def build_application(
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .rate_limiter(ReplyLimiter(limits))
+        # Each update in its own task: a reply waiting for its chat's bucket holds up no one else.
+        .concurrent_updates(True)
         .post_init(set_commands)
     )
     if request is not None:

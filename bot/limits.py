@@ -6,10 +6,11 @@ Two guards, both token buckets (bot/throttle.py):
   `user_rate` a second after that; further updates are dropped (the user is told once). A user
   hammering the bot costs one cheap check per update and no replies.
 * ReplyLimiter, PTB's rate limiter for requests the handlers mark as replies (rate_limit_args
-  REPLY): every reply waits for its chat's bucket (1/s with a burst of 3; 20/minute in groups
-  and channels) and for the replies' own global bucket, `reply_rate` a second, a share of
-  Telegram's ~30/s per bot. The broadcast (bot/delivery.py) is not marked, passes through
-  untouched and paces itself; it can count on BROADCAST_RATE = 30 - reply_rate a second.
+  REPLY): every reply waits for its chat's bucket (0.9/s with a burst of 3; 18/minute in
+  groups and channels: just under Telegram's 1/s and 20/minute) and for the replies' own
+  global bucket, `reply_rate` a second, a share of Telegram's ~30/s per bot. The broadcast
+  (bot/delivery.py) is not marked, passes through untouched and paces itself; it can count on
+  BROADCAST_RATE = 30 - reply_rate a second.
 
 A reply that still meets a 429 waits Telegram's retry_after, empties the buckets it counts
 against for that long, and is retried (at most `max_retries` times).
@@ -51,9 +52,11 @@ SENDING = frozenset(
 class LimitSettings:
     reply_rate: float = 5.0  # replies a second, all chats together
     reply_burst: float = 10.0
-    chat_rate: float = 1.0  # replies a second to one private chat
+    # Telegram: about 1 a second per chat, 20 a minute per group; kept 10% under, so a reply
+    # our bucket lets through is never one Telegram's bucket (started a little later) refuses.
+    chat_rate: float = 0.9  # replies a second to one private chat
     chat_burst: float = 3.0
-    group_rate: float = 20.0 / 60.0  # replies a second to one group or channel
+    group_rate: float = 18.0 / 60.0  # replies a second to one group or channel
     group_burst: float = 5.0
     user_rate: float = 0.5  # updates a second one user may send
     user_burst: float = 8.0
@@ -126,6 +129,14 @@ class UserThrottle:
         return self._buckets.get(user_id).wait_time(self.clock())
 
 
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Return Telegram's retry_after in seconds (read as PTB's own limiter does, without its warning)."""
+    wait = getattr(exc, "_retry_after", None)
+    if wait is None:  # a later PTB without the private attribute
+        wait = exc.retry_after
+    return float(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
+
+
 class ReplyLimiter(BaseRateLimiter[dict]):
     """PTB rate limiter: replies wait for their chat's and their share's tokens."""
 
@@ -179,13 +190,12 @@ class ReplyLimiter(BaseRateLimiter[dict]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                wait = exc.retry_after
-                seconds = float(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
+                seconds = retry_after_seconds(exc)
                 if attempt == self.limits.max_retries:
                     raise
                 log.warning("%s to %s: 429, retry in %.1f s", endpoint, chat_id, seconds)
                 now = self.clock()
                 for bucket in buckets:
-                    bucket.penalise(now, float(seconds))
+                    bucket.penalise(now, seconds)
                 self.retried += 1
         raise AssertionError("unreachable")  # pragma: no cover
