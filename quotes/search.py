@@ -55,7 +55,13 @@ def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: b
     if not words or limit <= 0:
         return []
     q = t.quotes.c
-    text = sa.func.lower(q.text)
+
+    def contains(column, pattern: str):
+        # SQLite's LIKE already ignores ASCII case (and lower() would cost a call per row).
+        if store.is_sqlite:
+            return column.like(pattern, escape="\\")
+        return column.ilike(pattern, escape="\\")
+
     conditions = []
     score = []
     for word in words:
@@ -63,16 +69,16 @@ def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: b
         # Topics are a JSON array: match the word as JSON writes it (non-ASCII escaped).
         topic_pattern = _like(json.dumps(word)[1:-1])
         names = _speaker_names(store, word)
-        in_speaker = sa.func.lower(q.speaker).like(pattern, escape="\\")
+        in_speaker = contains(q.speaker, pattern)
         if names:
             in_speaker = sa.or_(in_speaker, q.speaker.in_(names))
-        in_role = sa.func.lower(sa.func.coalesce(q.speaker_role, "")).like(pattern, escape="\\")
-        in_topics = sa.func.lower(sa.cast(q.topics, sa.String)).like(topic_pattern, escape="\\")
-        in_text = text.like(pattern, escape="\\")
+        in_role = contains(sa.func.coalesce(q.speaker_role, ""), pattern)
+        in_topics = contains(sa.cast(q.topics, sa.String), topic_pattern)
+        in_text = contains(q.text, pattern)
         word_start = sa.or_(
-            text.like(pattern[1:], escape="\\"),
-            text.like("% " + pattern[1:], escape="\\"),
-            text.like("%\n" + pattern[1:], escape="\\"),
+            contains(q.text, pattern[1:]),
+            contains(q.text, "% " + pattern[1:]),
+            contains(q.text, "%\n" + pattern[1:]),
         )
         conditions.append(sa.or_(in_speaker, in_role, in_topics, in_text))
         score.append(
@@ -81,13 +87,20 @@ def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: b
             + sa.case((in_role, 1), else_=0)
             + sa.case((word_start, 2), (in_text, 1), else_=0)
         )
-    query_ = sa.select(t.quotes).where(*conditions)
-    if not include_hidden:
-        query_ = query_.where(q.hidden.is_(False))
     rank = sum(score[1:], score[0]).label("rank")
-    query_ = query_.add_columns(rank).order_by(rank.desc(), q.id).limit(min(limit, MAX_RESULTS))
+    # Rank the matching ids first, then read only the rows that made the cut.
+    best = sa.select(q.id, rank).where(*conditions)
+    if not include_hidden:
+        # Wrapped, so SQLite scans the table once instead of walking the selection index
+        # (hidden first) and fetching every row from it, which is several times slower.
+        best = best.where(sa.func.coalesce(q.hidden, sa.false()).is_(sa.false()))
+    best = best.order_by(rank.desc(), q.id).limit(min(limit, MAX_RESULTS))
     with store.read() as conn:
-        return [quote_from_row(row) for row in conn.execute(query_)]
+        order = [row.id for row in conn.execute(best)]
+        rows = (
+            {row.id: row for row in conn.execute(sa.select(t.quotes).where(q.id.in_(order)))} if order else {}
+        )
+    return [quote_from_row(rows[quote_id]) for quote_id in order]
 
 
 def random_quote(store: Store, rng: random.Random, exclude: Sequence[str] = ()) -> Quote | None:
@@ -98,7 +111,13 @@ def random_quote(store: Store, rng: random.Random, exclude: Sequence[str] = ()) 
         count = conn.scalar(sa.select(sa.func.count()).select_from(t.quotes).where(visible))
         if not count:
             return None
-        row = conn.execute(
-            sa.select(t.quotes).where(visible).order_by(q.id).offset(rng.randrange(count)).limit(1)
-        ).first()
+        # In the selection index's order, so the offset walks the index alone, not the table.
+        chosen = conn.scalar(
+            sa.select(q.id)
+            .where(visible)
+            .order_by(q.hidden, q.cycle_due, q.shuffle_key, q.id)
+            .offset(rng.randrange(count))
+            .limit(1)
+        )
+        row = conn.execute(sa.select(t.quotes).where(q.id == chosen)).first() if chosen else None
     return quote_from_row(row) if row else None
