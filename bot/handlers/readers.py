@@ -375,14 +375,23 @@ async def settings_command(update: Update, context: Context) -> None:
 
 
 async def another(update: Update, context: Context) -> None:
-    """The "Another" button: a random quote other than the one on the message."""
+    """The "Another" button: a random quote other than the one on the message.
+
+    In a private chat the quote is sent there. In a group or channel, where a new message
+    would go to everyone, the button opens the bot privately on that quote instead (a
+    t.me deep link, which answerCallbackQuery may open).
+    """
     query = update.callback_query
     current = shared_quote_id(query.message.reply_markup if query.message else None)
     quote = random_quote(store(context), random.Random(), exclude=[current] if current else [])
-    await query.answer()
     if quote is None:
-        await reply(update, context, "There is no other quote to show yet.")
+        await query.answer("There is no other quote yet.")
         return
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        await query.answer(url=_deep_link(context, quote.id))
+        return
+    await query.answer()
     await send_quote(update, context, quote)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.handlers.readers import SUBSCRIBE
-from bot.messages import ANOTHER
+from bot.messages import ANOTHER, quote_message
 from quotes.subscribers import Subscribers
 from tests.bot.conftest import buttons
 from tests.conftest import NOW
@@ -162,3 +162,20 @@ async def test_commands_are_registered_for_readers_and_admins(bot):
     assert not default & {"add", "edit", "hide", "import", "export", "stats"}
     assert {"add", "edit", "hide", "unhide", "pin", "upcoming", "stats", "export", "import"} <= admin
     assert default <= admin
+
+
+async def test_another_in_a_channel_opens_the_bot_privately_instead_of_posting(bot, store):
+    channel = bot.emu.create_channel(title="Quotes", members=[bot.reader])
+    quote = store.quote("sb-02")
+    message = quote_message(quote, *store.provenance(quote), "Quote of the day")
+    sent = await bot.app.bot.send_message(
+        channel, message.html, parse_mode="HTML", reply_markup=message.markup
+    )
+    before = len(bot.emu.bot_messages(channel))
+    bot.emu.press_button(bot.reader, sent.message_id, data=ANOTHER, chat_id=channel)
+    await bot.pump()
+    assert len(bot.emu.bot_messages(channel)) == before  # nothing new in the channel
+    url = bot.emu.callback_answers[-1]["url"]
+    assert url.startswith("https://t.me/qotd_test_bot?start=q_") and not url.endswith("q_sb-02")
+    (opened,) = await bot.say(bot.reader, "/start " + url.rsplit("start=", 1)[1])
+    assert store.quote(url.rsplit("q_", 1)[1]).text in opened["text"]
