@@ -45,9 +45,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(APOLOGY[:200], show_alert=True)
-        elif update.inline_query is not None:
-            return  # an inline query has no chat to answer in; the user sees no results
-        if update.effective_chat is not None:
+        elif update.effective_chat is not None:  # (an inline query has no chat: no results show)
             await context.bot.send_message(
                 update.effective_chat.id, APOLOGY, parse_mode=ParseMode.HTML, rate_limit_args=REPLY
             )

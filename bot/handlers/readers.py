@@ -99,14 +99,25 @@ def todays_heading(day: dt.date) -> str:
     return f"Quote of the day · {day.day} {day.strftime('%B')} {day.year}"
 
 
-async def send_today(update: Update, context: Context, extra_row=None) -> None:
+def todays_quote(context: Context) -> Quote | None:
+    """Return today's quote, fixing the day's pick if the publish has not yet (None: no quotes)."""
     day = today(context)
-    try:
-        pick = store(context).pick_for(day, now(context))
-    except NoQuoteError:
+    # Read first: fixing a pick takes the write lock, which only the first request needs.
+    pick = store(context).stored_pick(day)
+    if pick is None:
+        try:
+            pick = store(context).pick_for(day, now(context))
+        except NoQuoteError:
+            return None
+    return pick.quote
+
+
+async def send_today(update: Update, context: Context, extra_row=None) -> None:
+    quote = todays_quote(context)
+    if quote is None:
         await reply(update, context, "There is no quote to show yet.")
         return
-    await send_quote(update, context, pick.quote, todays_heading(day), extra_row)
+    await send_quote(update, context, quote, todays_heading(today(context)), extra_row)
 
 
 def visible_quote(context: Context, quote_id: str) -> Quote | None:
@@ -400,10 +411,8 @@ async def inline_query(update: Update, context: Context) -> None:
     query = update.inline_query
     text = query.query.strip()
     if not text:
-        try:
-            quotes = [store(context).pick_for(today(context), now(context)).quote]
-        except NoQuoteError:
-            quotes = []
+        quote = todays_quote(context)
+        quotes = [quote] if quote is not None else []
         cache = 60
     else:
         quotes = search(store(context), text, limit=MAX_RESULTS)
