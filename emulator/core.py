@@ -1309,6 +1309,8 @@ class Emulator:
             raise E.bad_request("unsupported parse_mode") from None
         except EntityParseError as exc:
             raise E.bad_request(f"can't parse entities: {exc}") from None
+        except UnicodeEncodeError:  # lone surrogates (tdlib: clean_input_string)
+            raise E.bad_request("strings must be encoded in UTF-8") from None
 
     def _reply_markup(self, p: Json) -> Json | None:
         markup = _j(p, "reply_markup", "reply keyboard markup")

@@ -202,12 +202,13 @@ def test_found_entities() -> None:
     assert [e["type"] for e in ents] == ["code"]
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="<&"), max_size=50))
+# texts reach the parsers decoded from UTF-8, so without lone surrogates
+@given(st.text(st.characters(blacklist_characters="<&", blacklist_categories=("Cs",)), max_size=50))
 def test_html_without_markup_is_the_text_itself(text: str) -> None:
     assert parse_html(text) == (text, [])
 
 
-@given(st.text(max_size=40))
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
 def test_markdown_v2_escaped_text_round_trips(text: str) -> None:
     escaped = "".join("\\" + ch if ch in "_*[]()~`>#+-=|{}.!\\" else ch for ch in text)
     plain, ents = parse_markdown_v2(escaped)
