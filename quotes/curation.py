@@ -22,6 +22,7 @@ from quotes import schema as t
 from quotes.corpus import ID_PATTERN
 from quotes.dates import DateError, PartialDate
 from quotes.model import ADMIN, CURATED, Quote, Source
+from quotes.search import MATCHING, has_index, phrase
 from quotes.store import NotFound, Store
 from quotes.transfer import MAX_TEXT, ImportFileError, check_url
 
@@ -200,16 +201,21 @@ def find_duplicate(store: Store, text: str, exclude: str | None = None) -> str |
     # longest run filters the candidates in the database.
     fragments = _FRAGMENTS.findall(text)
     query = sa.select(t.quotes.c.id, t.quotes.c.text).order_by(t.quotes.c.id)
-    if fragments:
-        longest = max(fragments, key=len)
-        pattern = "%" + longest.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(t.quotes.c.text.like(pattern, escape="\\"))
     if exclude is not None:
         query = query.where(t.quotes.c.id != exclude)
-    with store.engine.connect() as conn, conn.execution_options(yield_per=500).execute(query) as rows:
-        for row in rows:
-            if normalise(row.text) == target:
-                return row.id
+    with store.engine.connect() as conn:
+        if fragments:
+            longest = max(fragments, key=len)
+            if len(longest) >= 3 and has_index(conn):  # the trigram index finds it (any case)
+                query = query.where(t.quotes.c.id.in_(MATCHING.bindparams(fts="text : " + phrase(longest))))
+            else:  # (on PostgreSQL, pg_trgm's index serves LIKE; backslash is its default escape)
+                pattern = "%" + longest.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                escape = "\\" if conn.dialect.name == "sqlite" else None
+                query = query.where(t.quotes.c.text.like(pattern, escape=escape))
+        with conn.execution_options(yield_per=500).execute(query) as rows:
+            for row in rows:
+                if normalise(row.text) == target:
+                    return row.id
     return None
 
 

@@ -49,31 +49,68 @@ def _speaker_names(store: Store, word: str) -> list[str]:
     ]
 
 
+def phrase(text: str) -> str:
+    """Return `text` as an FTS5 phrase (a substring, for the trigram tokenizer)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _fts_query(words: list[tuple[str, list[str]]]) -> str | None:
+    """Return the FTS5 trigram MATCH that every match of `words` satisfies (None: none can say).
+
+    A word shorter than three characters has no trigram, so it narrows nothing and is left to
+    the LIKE conditions; so is a word whose alias names a speaker in fewer than three.
+    """
+    parts = []
+    for word, names in words:
+        if len(word) < 3 or any(len(name) < 3 for name in names):
+            continue
+        options = [phrase(word)]
+        if (escaped := json.dumps(word)[1:-1]) != word:  # as the topics' JSON writes it
+            options.append(phrase(escaped))
+        options += [f"speaker : {phrase(name)}" for name in names]
+        parts.append("(" + " OR ".join(options) + ")")
+    return " AND ".join(parts) or None
+
+
+_HAS_INDEX = sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'quote_search'")
+MATCHING = sa.text(
+    "SELECT r.quote_id FROM quote_search_rows r WHERE r.search_rowid IN "
+    "(SELECT rowid FROM quote_search WHERE quote_search MATCH :fts)"
+).columns(quote_id=sa.String)
+
+
+def has_index(conn: sa.Connection) -> bool:
+    """Say whether the database has the FTS5 trigram index of migration 0002_bot (SQLite)."""
+    return conn.dialect.name == "sqlite" and conn.execute(_HAS_INDEX).first() is not None
+
+
 def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: bool = False) -> list[Quote]:
     """Return the quotes that match every word of `query`, best first (at most `limit`)."""
     words = terms(query)
     if not words or limit <= 0:
         return []
     q = t.quotes.c
+    sqlite = store.is_sqlite
 
     def contains(column, pattern: str):
-        # SQLite's LIKE already ignores ASCII case (and lower() would cost a call per row).
-        if store.is_sqlite:
-            return column.like(pattern, escape="\\")
-        return column.ilike(pattern, escape="\\")
+        # SQLite's LIKE already ignores ASCII case (lower() would cost a call per row); on
+        # PostgreSQL, ILIKE with its default escape (backslash) is what pg_trgm indexes serve.
+        return column.like(pattern, escape="\\") if sqlite else column.ilike(pattern)
 
     conditions = []
     score = []
+    named = []
     for word in words:
         pattern = _like(word)
         # Topics are a JSON array: match the word as JSON writes it (non-ASCII escaped).
         topic_pattern = _like(json.dumps(word)[1:-1])
         names = _speaker_names(store, word)
+        named.append((word, names))
         in_speaker = contains(q.speaker, pattern)
         if names:
             in_speaker = sa.or_(in_speaker, q.speaker.in_(names))
-        in_role = contains(sa.func.coalesce(q.speaker_role, ""), pattern)
-        in_topics = contains(sa.cast(q.topics, sa.String), topic_pattern)
+        in_role = contains(sa.func.coalesce(q.speaker_role, sa.literal_column("''")), pattern)
+        in_topics = contains(sa.cast(q.topics, sa.Text), topic_pattern)
         in_text = contains(q.text, pattern)
         word_start = sa.or_(
             contains(q.text, pattern[1:]),
@@ -96,6 +133,9 @@ def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: b
         best = best.where(sa.func.coalesce(q.hidden, sa.false()).is_(sa.false()))
     best = best.order_by(rank.desc(), q.id).limit(min(limit, MAX_RESULTS))
     with store.read() as conn:
+        fts = _fts_query(named) if has_index(conn) else None
+        if fts is not None:
+            best = best.where(q.id.in_(MATCHING.bindparams(fts=fts)))
         order = [row.id for row in conn.execute(best)]
         rows = (
             {row.id: row for row in conn.execute(sa.select(t.quotes).where(q.id.in_(order)))} if order else {}

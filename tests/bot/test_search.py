@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
+import sqlalchemy as sa
+
+from quotes.model import Quote
 from quotes.search import MAX_RESULTS, random_quote, search, terms
 
 
@@ -65,3 +69,27 @@ def test_random_quote_skips_the_excluded_and_hidden(store, now):
         store.set_hidden(quote_id, True, "tg:1", now)
     assert random_quote(store, random.Random(1)).id == every[0]
     assert random_quote(store, random.Random(1), exclude=[every[0]]) is None
+
+
+def test_the_search_index_follows_adds_and_edits(store, now):
+    if store.is_sqlite:
+        with store.read() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM quote_search")).scalar() == len(
+                list(store.quotes())
+            )
+    quote = Quote(id="u-0000aaaa", text="Glasnost was a word.", speaker="Someone", source="cfr-same-boat",
+                  topics=("Comité", "perestroika"))  # fmt: skip
+    store.save([], [quote], "tg:1", now, action="add")
+    assert ids(search(store, "glasnost")) == ["u-0000aaaa"]
+    assert ids(search(store, "comité")) == ["u-0000aaaa"]  # a non-ASCII topic
+    assert ids(search(store, "someone perestroika")) == ["u-0000aaaa"]
+    store.save([], [replace(quote, text="Uskorenie was another.")], "tg:1", now, action="edit")
+    assert search(store, "glasnost") == []
+    assert ids(search(store, "uskorenie")) == ["u-0000aaaa"]
+
+
+def test_short_words_match_without_the_index(store):
+    found = search(store, "us")  # fewer than three characters: no trigram
+    assert found and all(
+        "us" in " ".join([q.text, q.speaker, q.speaker_role or "", *q.topics]).lower() for q in found
+    )
