@@ -53,14 +53,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("could not send the apology for update %s", getattr(update, "update_id", None))
 
 
-def throttle_users(throttle: UserThrottle):
+def throttle_users(throttle: UserThrottle, inline: UserThrottle):
     """Return a pre-handler that drops a user's updates beyond their share (told once)."""
 
     async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
         if user is None:
             return
-        allowed, warn = throttle.allow(user.id)
+        allowed, warn = (inline if update.inline_query is not None else throttle).allow(user.id)
         if allowed:
             return
         log.info("user %s is over the command rate: update %s dropped", user.id, update.update_id)
@@ -76,9 +76,10 @@ def throttle_users(throttle: UserThrottle):
     return check
 
 
-def register_handlers(application: Application, throttle: UserThrottle) -> None:
+def register_handlers(application: Application, limits: LimitSettings) -> None:
     """Register every handler: throttling first, then /add, readers, admins, buttons, inline."""
-    application.add_handler(TypeHandler(Update, throttle_users(throttle)), group=-1)
+    check = throttle_users(UserThrottle(limits), UserThrottle(limits, inline=True))
+    application.add_handler(TypeHandler(Update, check), group=-1)
     application.add_handler(add.conversation())
     commands = {
         "start": readers.start,
@@ -165,5 +166,5 @@ def build_application(
     application.bot_data["settings"] = settings
     application.bot_data["store"] = store
     application.bot_data["clock"] = clock or settings.now
-    register_handlers(application, UserThrottle(limits))
+    register_handlers(application, limits)
     return application

@@ -4,7 +4,8 @@ Two guards, both token buckets (bot/throttle.py):
 
 * UserThrottle, before any handler: each user may send `user_burst` commands at once and
   `user_rate` a second after that; further updates are dropped (the user is told once). A user
-  hammering the bot costs one cheap check per update and no replies.
+  hammering the bot costs one cheap check per update and no replies. Inline queries, which
+  come with every keystroke, have a budget of their own (`inline_burst`, `inline_rate`).
 * ReplyLimiter, PTB's rate limiter for requests the handlers mark as replies (rate_limit_args
   REPLY): every reply waits for its chat's bucket (0.9/s with a burst of 3; 18/minute in
   groups and channels: just under Telegram's 1/s and 20/minute) and for the replies' own
@@ -60,6 +61,10 @@ class LimitSettings:
     group_burst: float = 5.0
     user_rate: float = 0.5  # updates a second one user may send
     user_burst: float = 8.0
+    # Inline queries come with every keystroke (clients debounce a little) and their answers
+    # are not messages, so they get a budget of their own.
+    inline_rate: float = 3.0
+    inline_burst: float = 20.0
     max_retries: int = 2
 
     @property
@@ -110,9 +115,12 @@ async def acquire(bucket: TokenBucket, clock: Clock, sleep: Sleep) -> None:
 class UserThrottle:
     """Per-user command throttling: say whether a user's update may be handled now."""
 
-    def __init__(self, limits: LimitSettings, clock: Clock = time.monotonic):
+    def __init__(self, limits: LimitSettings, clock: Clock = time.monotonic, inline: bool = False):
         self.clock = clock
-        self._buckets = Buckets(limits.user_rate, limits.user_burst, clock)
+        rate, burst = (
+            (limits.inline_rate, limits.inline_burst) if inline else (limits.user_rate, limits.user_burst)
+        )
+        self._buckets = Buckets(rate, burst, clock)
         self._warned: set[int] = set()
 
     def allow(self, user_id: int) -> tuple[bool, bool]:

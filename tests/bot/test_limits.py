@@ -138,3 +138,12 @@ async def test_against_telegrams_limits_a_burst_from_one_user_costs_the_others_n
     assert len(emulator.texts(other)) == 1 and "Quote of the day" in emulator.texts(other)[0]
     assert emulator.counters()["too_many_requests"] == 0
     assert dt.timedelta(seconds=application.bot.rate_limiter.waited) > dt.timedelta(seconds=0.5)
+
+
+def test_inline_queries_have_a_budget_of_their_own(fake):
+    limits = LimitSettings(user_burst=2, inline_burst=20, inline_rate=3)
+    commands, inline = UserThrottle(limits, clock=fake), UserThrottle(limits, clock=fake, inline=True)
+    assert sum(inline.allow(1)[0] for _ in range(30)) == 20  # typing a long query
+    assert [commands.allow(1)[0] for _ in range(3)] == [True, True, False]
+    fake.now = 1.0
+    assert sum(inline.allow(1)[0] for _ in range(10)) == 3
