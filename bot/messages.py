@@ -97,7 +97,7 @@ def _dates(source: Source) -> str:
     return text
 
 
-def _source_block(label: str, source: Source) -> list[str]:
+def _source_block(label: str, source: Source, cut: int) -> list[str]:
     lines = [f"<b>{label}</b>: {_link(source)} <code>{_e(source.id)}</code>"]
     if source.kind:
         lines.append(f"Kind: {_e(source.kind)}")
@@ -105,7 +105,7 @@ def _source_block(label: str, source: Source) -> list[str]:
         lines.append(f"Author as shown: {_e(source.author)}")
     lines.append(f"Publisher: {_e(source.publisher) if source.publisher else 'unknown'}")
     if source.url:
-        lines.append(f"Page: {_e(source.url)}")
+        lines.append(f"Page: {_e(snippet(source.url, cut))}")
     lines.append(f"Date: {_dates(source)}")
     if source.place:
         lines.append(f"Place: {_e(source.place)}")
@@ -113,12 +113,16 @@ def _source_block(label: str, source: Source) -> list[str]:
         lines.append(f"Document: <code>{_e(source.document)}</code>")
     if source.cites_confidence:
         lines.append(f"That it quotes the work below: {_e(source.cites_confidence)} confidence")
-    lines += [f"• {_e(note)}" for note in source.notes]
+    lines += [f"• {_e(snippet(note, cut))}" for note in source.notes]
     return lines
 
 
-def provenance_html(quote: Quote, source: Source, cites: Source | None) -> str:
-    """Return a quote's full provenance: document, publisher, page, cited work, dates, notes."""
+def provenance_html(quote: Quote, source: Source, cites: Source | None, cut: int = 2000) -> str:
+    """Return a quote's full provenance: document, publisher, page, cited work, dates, notes.
+
+    Notes and URLs longer than `cut` characters are shortened with "…"; `fitting_provenance`
+    picks a cut that keeps the message inside Telegram's limit.
+    """
     role = f", {_e(quote.speaker_role)}" if quote.speaker_role else ""
     date = quote.date.human()
     precision = f" ({quote.date.precision} precision)" if quote.date.known else ""
@@ -127,16 +131,25 @@ def provenance_html(quote: Quote, source: Source, cites: Source | None) -> str:
         f"“{_e(snippet(quote.text, 160))}”",
         f"— {_e(quote.speaker)}{role}; said or written: {_e(date)}{precision}",
         "",
-        *_source_block("Taken from", source),
+        *_source_block("Taken from", source, cut),
     ]
     if quote.paragraph is not None:
         lines.append(f"Where: paragraph {quote.paragraph}, character {quote.offset}")
     if cites is not None:
-        lines += ["", *_source_block("Which quotes", cites)]
+        lines += ["", *_source_block("Which quotes", cites, cut)]
     if quote.notes:
-        lines += ["", "<b>Notes</b>", *(f"• {_e(note)}" for note in quote.notes)]
+        lines += ["", "<b>Notes</b>", *(f"• {_e(snippet(note, cut))}" for note in quote.notes)]
     origin = "added by an admin"
     if quote.origin == "curated":
         origin = "curated and checked verbatim against its document"
     lines += ["", f"Origin: {origin}."]
     return "\n".join(lines)
+
+
+def fitting_provenance(quote: Quote, source: Source, cites: Source | None) -> str:
+    """Return the provenance message, its long notes and URLs shortened until it fits a message."""
+    for cut in (2000, 400, 120, 40):
+        html = provenance_html(quote, source, cites, cut)
+        if telegram_length(html) <= MAX_MESSAGE:
+            return html
+    return html

@@ -31,6 +31,7 @@ SOURCE_PREFIX = "us-"
 MAX_NAME = 200  # speakers.name is String(200)
 MAX_LINE = 500
 MAX_TOPICS = 12
+MAX_NOTES = 5
 MAX_TOPIC = 60
 MAX_URL = 2000
 
@@ -321,6 +322,8 @@ def check_draft(store: Store, draft: Draft, today: dt.date) -> Checked:
     date = parse_date("date", draft.date, today)
     topics = parse_topics(draft.topics)
     notes = tuple(n for n in (check_line("notes", note, limit=MAX_TEXT) for note in draft.notes) if n)
+    if len(notes) > MAX_NOTES:
+        raise DraftError("notes", f"there are {len(notes)}; at most {MAX_NOTES}")
     if existing := find_duplicate(store, text):
         raise DuplicateQuote(existing)
     cites = store.source(source.cites) if source.cites else None

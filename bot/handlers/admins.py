@@ -63,6 +63,7 @@ REFUSED = "That command is for the service's admins; nothing was changed."
 MAX_UPCOMING = 31
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 STATS_DAYS = 7
+LISTED_SOURCES = 40  # what fits one message
 STATUSES = ("sent", "pending", "sending", "uncertain", "failed", "blocked", "migrated", "skipped")
 AWAITING_IMPORT = "awaiting_import"
 
@@ -270,9 +271,12 @@ async def stats(update: Update, context: Context) -> None:
 @admin_only
 async def sources(update: Update, context: Context) -> None:
     """/sources: the ids a new quote can name as its source."""
+    every = store(context).sources()
     lines = ["<b>Sources</b> (give the id when adding a quote)"]
-    for source in store(context).sources():
-        lines.append(f"<code>{e(source.id)}</code> {e(snippet(source.title, 70))}")
+    for source in every[:LISTED_SOURCES]:
+        lines.append(f"<code>{e(source.id)}</code> {e(snippet(source.title, 60))}")
+    if len(every) > LISTED_SOURCES:
+        lines.append(f"… and {len(every) - LISTED_SOURCES} more: /export lists them all.")
     await reply(update, context, "\n".join(lines))
 
 

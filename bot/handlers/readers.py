@@ -30,7 +30,7 @@ from bot.handlers.common import (
     subscribers,
     today,
 )
-from bot.messages import inline_markup, provenance_html, quote_message, shared_quote_id, snippet
+from bot.messages import fitting_provenance, inline_markup, quote_message, shared_quote_id, snippet
 from quotes.curation import is_id
 from quotes.model import Quote
 from quotes.search import MAX_RESULTS, random_quote, search
@@ -245,7 +245,7 @@ async def source_command(update: Update, context: Context) -> None:
     if quote is None:
         await no_such_quote(update, context, context.args[0])
         return
-    await reply(update, context, provenance_html(quote, *store(context).provenance(quote)))
+    await reply(update, context, fitting_provenance(quote, *store(context).provenance(quote)))
 
 
 # --- subscribing ---------------------------------------------------------------------------

@@ -239,7 +239,7 @@ def test_import_checks_what_the_database_would_refuse():
         check_import((good,), (Source(id="s", title="T", origin="someone"),))
 
 
-@pytest.mark.parametrize("text", ["No.", "50% of a_b, \\ and \"c\"", "Ёлки-палки, “сказал” он."])
+@pytest.mark.parametrize("text", ["No.", '50% of a_b, \\ and "c"', "Ёлки-палки, “сказал” он."])
 def test_duplicates_of_short_and_special_texts(store, now, text):
     quote = add_quote(store, check_draft(store, draft(text=text), TODAY), "tg:1", now)
     variant = "  " + text.replace(" ", "\n").replace('"', "“") + " "
