@@ -200,3 +200,15 @@ async def test_a_non_admin_file_is_not_imported(bot):
     assert await bot.send_file(bot.reader, "quotes.json", content, caption="/import") == REFUSED
     assert await bot.send_file(bot.reader, "quotes.json", content) == ""  # silently ignored
     assert bot.snapshot() == before
+
+
+async def test_a_quote_that_would_not_fit_one_message_is_refused(bot):
+    before = bot.snapshot()
+    form = (
+        f"/add\ntext: {'word ' * 690}end\nspeaker: Someone, {'a very long role ' * 29}\n"
+        f"source title: {'A long title ' * 38}\nsource url: https://example.org/a"
+    )
+    answer = await bot.text(bot.admin, form)
+    assert "with its attribution the message would be" in answer and "4096" in answer
+    assert "Nothing was saved" in answer
+    assert bot.snapshot() == before
