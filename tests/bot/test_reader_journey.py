@@ -179,3 +179,16 @@ async def test_another_in_a_channel_opens_the_bot_privately_instead_of_posting(b
     assert url.startswith("https://t.me/qotd_test_bot?start=q_") and not url.endswith("q_sb-02")
     (opened,) = await bot.say(bot.reader, "/start " + url.rsplit("start=", 1)[1])
     assert store.quote(url.rsplit("q_", 1)[1]).text in opened["text"]
+
+
+async def test_the_subscribe_button_in_a_group_needs_a_group_admin(bot, store):
+    owner, member = bot.emu.create_user(first_name="Olga"), bot.emu.create_user(first_name="Max")
+    group = bot.emu.create_group(title="Club", members=[owner, member], creator=owner)
+    messages = await bot.say(member, "/start", chat=group)
+    offer = next(m for m in messages if any(b.get("callback_data") == SUBSCRIBE for b in buttons(m)))
+    assert await bot.press(member, offer, SUBSCRIBE, chat=group) == []
+    answer = bot.emu.callback_answers[-1]
+    assert answer["show_alert"] and "Only the group's admins" in answer["text"]
+    assert Subscribers(store).get(group) is None
+    (done,) = await bot.press(owner, offer, SUBSCRIBE, chat=group)
+    assert "This group is subscribed" in done["text"] and Subscribers(store).get(group).active
