@@ -32,6 +32,7 @@ from bot.handlers.common import (
 )
 from bot.messages import fitting_provenance, inline_markup, quote_message, shared_quote_id, snippet
 from quotes.curation import is_id
+from quotes.dates import PartialDate
 from quotes.model import Quote
 from quotes.search import MAX_RESULTS, random_quote, search
 from quotes.selection import NoQuoteError
@@ -96,7 +97,7 @@ async def send_quote(
 
 
 def todays_heading(day: dt.date) -> str:
-    return f"Quote of the day · {day.day} {day.strftime('%B')} {day.year}"
+    return f"Quote of the day · {PartialDate(day.year, day.month, day.day).human()}"
 
 
 def todays_quote(context: Context) -> Quote | None:
@@ -140,6 +141,8 @@ async def no_such_quote(update: Update, context: Context, quote_id: str) -> None
 async def start(update: Update, context: Context) -> None:
     """Greet, revive a lapsed subscription, show today's quote (or a deep-linked one)."""
     chat = update.effective_chat
+    subs = subscribers(context)
+    revived = subs.revive(chat.id, now(context))  # writing to the bot again means they are back
     payload = context.args[0] if context.args else ""
     if payload.startswith(DEEP_LINK):
         quote_id = payload[len(DEEP_LINK) :]
@@ -148,8 +151,6 @@ async def start(update: Update, context: Context) -> None:
             await send_quote(update, context, quote)
             return
         await no_such_quote(update, context, quote_id)
-    subs = subscribers(context)
-    revived = subs.revive(chat.id, now(context))
     subscriber = subs.get(chat.id)
     if revived:
         greeting = "Welcome back! Your daily quote is on again. /settings shows when it comes."
