@@ -25,6 +25,7 @@ from bot.handlers.common import (
     is_admin,
     now,
     reply,
+    sentence,
     settings,
     store,
     subscribers,
@@ -122,7 +123,7 @@ async def edit(update: Update, context: Context) -> None:
     try:
         quote = find_quote(store(context), parts[0])
     except NotFound as exc:
-        await _problem(update, context, str(exc).capitalize())
+        await _problem(update, context, sentence(str(exc)))
         return
     if len(parts) == 1:
         source = store(context).source(quote.source)
@@ -180,7 +181,7 @@ async def _set_hidden(update: Update, context: Context, hidden: bool) -> None:
         quote = find_quote(store(context), context.args[0])
         changed = store(context).set_hidden(quote.id, hidden, actor(update), now(context))
     except NotFound as exc:
-        await _problem(update, context, str(exc).capitalize())
+        await _problem(update, context, sentence(str(exc)))
         return
     state = (
         "hidden: it is never picked (nothing was deleted)" if hidden else "visible: it can be picked again"
@@ -215,7 +216,7 @@ async def pin(update: Update, context: Context) -> None:
         quote = find_quote(store(context), context.args[1])
         store(context).pin(day, quote.id, actor(update), now(context), today(context))
     except (DraftError, NotFound, ValueError) as exc:
-        await _problem(update, context, str(exc)[0].upper() + str(exc)[1:])
+        await _problem(update, context, sentence(str(exc)))
         return
     await reply(update, context, f"<code>{e(quote.id)}</code> is pinned to {day.isoformat()}.")
 

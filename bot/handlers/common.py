@@ -35,6 +35,11 @@ def e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
+def sentence(text: str) -> str:
+    """Return text with its first letter in upper case (and nothing else changed)."""
+    return text[:1].upper() + text[1:]
+
+
 def store(context: Context) -> Store:
     return context.bot_data["store"]
 

@@ -25,6 +25,7 @@ from bot.handlers.common import (
     may_manage_chat,
     now,
     reply,
+    sentence,
     settings,
     store,
     subscribers,
@@ -345,7 +346,7 @@ async def time_command(update: Update, context: Context) -> None:
         await reply(
             update,
             context,
-            f"{e(str(exc)).capitalize()}. For example: <code>{TIME_EXAMPLE}</code>, "
+            f"{e(sentence(str(exc)))}. For example: <code>{TIME_EXAMPLE}</code>, "
             "<code>/time 08:00</code> (in the service's timezone) or <code>/time default</code>.",
         )
         return
