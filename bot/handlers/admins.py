@@ -228,7 +228,10 @@ async def pin(update: Update, context: Context) -> None:
 async def upcoming(update: Update, context: Context) -> None:
     """/upcoming [n]: the next n quotes of the day (a preview: nothing is stored)."""
     args = context.args or []
-    if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= MAX_UPCOMING)):
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if len(args) > 1 or (
+        args and not (args[0].isascii() and args[0].isdigit() and 1 <= int(args[0]) <= MAX_UPCOMING)
+    ):
         await _problem(update, context, f"Give a number of days from 1 to {MAX_UPCOMING}, e.g. /upcoming 14")
         return
     days = int(args[0]) if args else 7

@@ -322,7 +322,8 @@ def parse_time(args: list[str]) -> tuple[dt.time | None, str | None]:
     if not 1 <= len(args) <= 2:
         raise ValueError("give a time as HH:MM and, if you like, a timezone")
     hours, _, minutes = args[0].partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
+    digits = f"{hours}{minutes}"
+    if not (digits.isascii() and digits.isdigit() and len(minutes) == 2 and 1 <= len(hours) <= 2):
         raise ValueError(f"“{args[0]}” is not a time as HH:MM")
     if not (int(hours) < 24 and int(minutes) < 60):
         raise ValueError(f"“{args[0]}” is not a time of day (00:00 to 23:59)")

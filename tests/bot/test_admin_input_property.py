@@ -102,7 +102,7 @@ async def test_pin_quote(bot, quote_id):
 @SETTINGS
 @given(days=typed)
 async def test_upcoming(bot, days):
-    assume(not (days.strip().isdigit() and 1 <= int(days.strip()) <= 31))
+    assume(days.strip() not in {str(n) for n in range(1, 32)} | {f"0{n}" for n in range(1, 10)})
     await refused(bot, f"/upcoming {days}", "number of days")
 
 
@@ -146,3 +146,16 @@ async def test_every_step_of_the_add_conversation(bot, answers):
         assert reply and APOLOGY not in reply, (answer, reply)
     await bot.say(bot.admin, "/cancel")
     assert bot.snapshot() == before
+
+
+@SETTINGS
+@given(args=typed)
+async def test_time(bot, args):
+    """Not an admin input, but typed by anyone: the problem and an example, nothing written."""
+    await bot.say(bot.reader, "/subscribe")
+    subscribed = bot.snapshot()
+    answer = await bot.text(bot.reader, f"/time {args}")
+    assert answer and APOLOGY not in answer
+    if "Done" not in answer:
+        assert "/time 07:30 Europe/Berlin" in answer, answer
+        assert bot.snapshot() == subscribed
