@@ -2,20 +2,131 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Callable
 
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from telegram.request import BaseRequest
 
+from bot.handlers import add, admins, readers
+from bot.limits import REPLY, LimitSettings, ReplyLimiter, UserThrottle
+from bot.messages import ANOTHER
 from bot.settings import Settings
 from quotes.store import Store
 
 log = logging.getLogger(__name__)
 
+APOLOGY = "Sorry, something went wrong on our side. It has been logged; please try again later."
+SLOW_DOWN = "Too many requests at once: please wait {seconds} seconds, then try again."
+
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log every error with the update that caused it."""
-    log.error("error while handling update %r", update, exc_info=context.error)
+    """Log every error with the update that caused it; tell the user with a short apology."""
+    described = update.to_dict() if isinstance(update, Update) else repr(update)
+    log.error("error while handling update %s", described, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(APOLOGY[:200], show_alert=True)
+        elif update.effective_chat is not None:  # (an inline query has no chat: no results show)
+            await context.bot.send_message(
+                update.effective_chat.id, APOLOGY, parse_mode=ParseMode.HTML, rate_limit_args=REPLY
+            )
+    except TelegramError:
+        log.exception("could not send the apology for update %s", getattr(update, "update_id", None))
+
+
+def throttle_users(throttle: UserThrottle, inline: UserThrottle):
+    """Return a pre-handler that drops a user's updates beyond their share (told once)."""
+
+    async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if user is None:
+            return
+        allowed, warn = (inline if update.inline_query is not None else throttle).allow(user.id)
+        if allowed:
+            return
+        log.info("user %s is over the command rate: update %s dropped", user.id, update.update_id)
+        if warn and update.effective_chat is not None:
+            seconds = max(1, round(throttle.retry_in(user.id)))
+            await context.bot.send_message(
+                update.effective_chat.id, SLOW_DOWN.format(seconds=seconds), rate_limit_args=REPLY
+            )
+        elif warn and update.callback_query is not None:
+            await update.callback_query.answer("Too many requests at once: wait a moment.")
+        raise ApplicationHandlerStop
+
+    return check
+
+
+def register_handlers(application: Application, limits: LimitSettings) -> None:
+    """Register every handler: throttling first, then /add, readers, admins, buttons, inline."""
+    check = throttle_users(UserThrottle(limits), UserThrottle(limits, inline=True))
+    application.add_handler(TypeHandler(Update, check), group=-1)
+    application.add_handler(add.conversation())
+    commands = {
+        "start": readers.start,
+        "help": readers.help_command,
+        "about": readers.about,
+        "today": readers.today_command,
+        "random": readers.random_command,
+        "quote": readers.quote_command,
+        "search": readers.search_command,
+        "source": readers.source_command,
+        "subscribe": readers.subscribe,
+        "unsubscribe": readers.unsubscribe,
+        "time": readers.time_command,
+        "settings": readers.settings_command,
+        "edit": admins.edit,
+        "hide": admins.hide,
+        "unhide": admins.unhide,
+        "pin": admins.pin,
+        "upcoming": admins.upcoming,
+        "stats": admins.stats,
+        "sources": admins.sources,
+        "export": admins.export,
+        "import": admins.import_command,
+        "cancel": admins.cancel,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(MessageHandler(filters.Document.ALL, admins.document))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, readers.chat_migrated))
+    application.add_handler(CallbackQueryHandler(readers.another, pattern=f"^{ANOTHER}$"))
+    application.add_handler(CallbackQueryHandler(readers.subscribe_button, pattern=f"^{readers.SUBSCRIBE}$"))
+    application.add_handler(InlineQueryHandler(readers.inline_query))
+    application.add_handler(ChatMemberHandler(readers.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(on_error)
+
+
+async def set_commands(application: Application) -> None:
+    """Register the command menus: readers' for everyone, admins' in each admin's private chat."""
+    settings: Settings = application.bot_data["settings"]
+    reader = [BotCommand(name, text) for name, text in readers.READER_COMMANDS]
+    admin = reader + [BotCommand(name, text) for name, text in admins.ADMIN_COMMANDS]
+    await application.bot.set_my_commands(reader, scope=BotCommandScopeDefault())
+    for admin_id in sorted(settings.admin_ids):
+        try:
+            await application.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
+        except TelegramError as exc:  # an admin who never started the bot: chat not found
+            log.warning("could not set the admin commands for %s: %s", admin_id, exc)
 
 
 def build_application(
@@ -24,19 +135,28 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     updater: bool = True,
+    limits: LimitSettings | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> Application:
     """Build the bot for `settings`, talking to settings.telegram_api_url.
 
     request: the network layer (tests pass their own); updater: False when updates arrive
-    through the web process's webhook endpoint instead of long polling.
+    through the web process's webhook endpoint instead of long polling; limits: the reply
+    rate limits (default: inside Telegram's); clock: the current time (default: settings.now).
+    The command menus are registered when the application initializes.
     """
     if not settings.bot_token:
         raise ValueError("BOT_TOKEN is not set: Telegram is off")
+    limits = limits or LimitSettings()
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token)
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .rate_limiter(ReplyLimiter(limits))
+        # Each update in its own task: a reply waiting for its chat's bucket holds up no one else.
+        .concurrent_updates(True)
+        .post_init(set_commands)
     )
     if request is not None:
         builder = builder.request(request)
@@ -45,5 +165,6 @@ def build_application(
     application = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["store"] = store
-    application.add_error_handler(on_error)
+    application.bot_data["clock"] = clock or settings.now
+    register_handlers(application, limits)
     return application

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from quotes.model import Quote, Source
 
 ANOTHER = "another"  # callback_data of the "Another" button
+MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units of the text after parsing
+_TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,99 @@ def quote_message(
     buttons.append(InlineKeyboardButton("Another", callback_data=ANOTHER))
     buttons.append(InlineKeyboardButton("Share", switch_inline_query=quote.id))
     return QuoteMessage("\n".join(parts), InlineKeyboardMarkup([buttons]))
+
+
+def inline_markup(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    """Return a quote's buttons for a message sent inline: no "Another" (it has no chat to answer in)."""
+    rows = [[b for b in row if b.callback_data != ANOTHER] for row in markup.inline_keyboard]
+    return InlineKeyboardMarkup([row for row in rows if row])
+
+
+def shared_quote_id(markup: InlineKeyboardMarkup | None) -> str | None:
+    """Return the id of the quote a message carries, read from its Share button."""
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            if button.switch_inline_query:
+                return button.switch_inline_query
+    return None
+
+
+def snippet(text: str, limit: int = 90) -> str:
+    """Return the start of a text on one line, cut at a word with "…" when longer than `limit`."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1].rsplit(" ", 1)[0]
+    return (cut if len(cut) > limit // 2 else line[: limit - 1]) + "…"
+
+
+def telegram_length(html: str) -> int:
+    """Return the length Telegram counts for an HTML message: its text, in UTF-16 code units."""
+    text = unescape(_TAG.sub("", html)).strip()
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _dates(source: Source) -> str:
+    text = source.date.human() if source.date.known else "date unknown"
+    text += f" ({source.date.precision} precision)" if source.date.known else ""
+    if source.published.known and source.published != source.date:
+        text += f"; published {source.published.human()} ({source.published.precision} precision)"
+    return text
+
+
+def _source_block(label: str, source: Source, cut: int) -> list[str]:
+    lines = [f"<b>{label}</b>: {_link(source)} <code>{_e(source.id)}</code>"]
+    if source.kind:
+        lines.append(f"Kind: {_e(source.kind)}")
+    if source.author:
+        lines.append(f"Author as shown: {_e(source.author)}")
+    lines.append(f"Publisher: {_e(source.publisher) if source.publisher else 'unknown'}")
+    if source.url:
+        lines.append(f"Page: {_e(snippet(source.url, cut))}")
+    lines.append(f"Date: {_dates(source)}")
+    if source.place:
+        lines.append(f"Place: {_e(source.place)}")
+    if source.document:
+        lines.append(f"Document: <code>{_e(source.document)}</code>")
+    if source.cites_confidence:
+        lines.append(f"That it quotes the work below: {_e(source.cites_confidence)} confidence")
+    lines += [f"• {_e(snippet(note, cut))}" for note in source.notes]
+    return lines
+
+
+def provenance_html(quote: Quote, source: Source, cites: Source | None, cut: int = 2000) -> str:
+    """Return a quote's full provenance: document, publisher, page, cited work, dates, notes.
+
+    Notes and URLs longer than `cut` characters are shortened with "…"; `fitting_provenance`
+    picks a cut that keeps the message inside Telegram's limit.
+    """
+    role = f", {_e(quote.speaker_role)}" if quote.speaker_role else ""
+    date = quote.date.human()
+    precision = f" ({quote.date.precision} precision)" if quote.date.known else ""
+    lines = [
+        f"<b>Provenance of</b> <code>{_e(quote.id)}</code>",
+        f"“{_e(snippet(quote.text, 160))}”",
+        f"— {_e(quote.speaker)}{role}; said or written: {_e(date)}{precision}",
+        "",
+        *_source_block("Taken from", source, cut),
+    ]
+    if quote.paragraph is not None:
+        lines.append(f"Where: paragraph {quote.paragraph}, character {quote.offset}")
+    if cites is not None:
+        lines += ["", *_source_block("Which quotes", cites, cut)]
+    if quote.notes:
+        lines += ["", "<b>Notes</b>", *(f"• {_e(snippet(note, cut))}" for note in quote.notes)]
+    origin = "added by an admin"
+    if quote.origin == "curated":
+        origin = "curated and checked verbatim against its document"
+    lines += ["", f"Origin: {origin}."]
+    return "\n".join(lines)
+
+
+def fitting_provenance(quote: Quote, source: Source, cites: Source | None) -> str:
+    """Return the provenance message, its long notes and URLs shortened until it fits a message."""
+    for cut in (2000, 400, 120, 40):
+        html = provenance_html(quote, source, cites, cut)
+        if telegram_length(html) <= MAX_MESSAGE:
+            return html
+    return html

@@ -62,6 +62,8 @@ class TelegramService:
         self.state = "starting"
         try:
             await app.initialize()
+            if app.post_init is not None:  # what run_polling would call: the command menus
+                await app.post_init(app)
             if app.updater is None:
                 url = f"{self.settings.public_url}{WEBHOOK_PATH}"
                 await app.bot.set_webhook(

@@ -175,3 +175,9 @@ audit_log = Table(
     Column("target", String(64)),
     Column("details", JSON, nullable=False),
 )
+
+# Search indexes (migration 0002_bot; not tables SQLAlchemy manages, so not in `metadata`):
+# on SQLite, the FTS5 trigram table `quote_search` (text, speaker, speaker_role, topics) with
+# `quote_search_rows` (quote_id -> its row) kept in step with `quotes` by triggers; on
+# PostgreSQL, pg_trgm GIN indexes on quotes.text, speaker, coalesce(speaker_role, '') and
+# CAST(topics AS TEXT). quotes/search.py and quotes/curation.py use them.

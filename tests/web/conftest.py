@@ -114,6 +114,7 @@ class FakeBotAPI(BaseRequest):
                 "supports_inline_queries": True,
             },
             "setWebhook": True,
+            "setMyCommands": True,
             "deleteWebhook": True,
             "getUpdates": [],
         }

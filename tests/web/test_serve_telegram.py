@@ -32,11 +32,15 @@ async def test_with_public_url_it_registers_the_webhook_and_takes_updates(tmp_pa
         assert health.json()["scheduler"] in ("leader", "standby")
         info = emulator.webhook_info(bot=token)
         assert info["url"] == f"http://127.0.0.1:{port}/telegram/webhook"
+        assert "today" in {c["command"] for c in emulator.commands(bot=token)}  # menus registered
         user = emulator.create_user(first_name="Ann")
-        emulator.send_text(user, "hello", bot=token)
+        emulator.send_command(user, "today", bot=token)
         delivered = await asyncio.to_thread(emulator.wait_webhook, 1, token, 10)
         assert delivered, emulator.webhook_info(bot=token)
         assert not emulator.webhook_info(bot=token).get("last_error_message")
+        # The update went through the bot's handlers: the user has today's quote.
+        assert await asyncio.to_thread(emulator.wait_messages, user, 1, 10), served.text()
+        assert "Sergey Lavrov" in emulator.texts(user)[0]
         code, seconds = served.terminate()
         assert code == 0 and seconds < 10, served.text()
         assert "webhook registered" in served.text()

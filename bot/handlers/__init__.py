@@ -1,0 +1,1 @@
+"""The bot's handlers: readers' commands, inline mode, and the admins' commands."""

@@ -1,0 +1,427 @@
+"""/add: a guided conversation that builds a quote, or one message with every field.
+
+The conversation asks in turn for the text, the speaker (", role" after the name), the source
+(an existing one by id, or a new one: title, URL, publisher, date), the quote's date and its
+topics, then shows the quote exactly as readers will see it, with Save and Cancel. Each answer
+is checked when it is given; a wrong one is answered with the problem and asked again. Nothing
+is written until Save.
+
+The one-message form, for power users, saves at once when every field passes:
+
+    /add
+    text: The world has become less predictable.
+    speaker: Sergey Lavrov, Russian Foreign Minister
+    source: cfr-same-boat          (or: source title / source url / publisher / source date)
+    date: 15 November 2010
+    topics: security, world order
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ChatType
+from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.handlers.admins import REFUSED
+from bot.handlers.common import Context, actor, argument_text, e, is_admin, now, reply, store, today
+from bot.messages import MAX_MESSAGE, quote_message, snippet, telegram_length
+from quotes.curation import (
+    Checked,
+    Draft,
+    DraftError,
+    DuplicateQuote,
+    NewSource,
+    add_quote,
+    check_draft,
+    check_line,
+    check_source_url,
+    check_text,
+    existing_source,
+    find_duplicate,
+    parse_date,
+    parse_topics,
+)
+
+log = logging.getLogger(__name__)
+
+(TEXT, SPEAKER, SOURCE, SOURCE_TITLE, SOURCE_URL, SOURCE_PUBLISHER, SOURCE_DATE, DATE, TOPICS, CONFIRM) = (
+    range(10)
+)
+DRAFT, CHECKED = "add_draft", "add_checked"
+NEW, SKIP, SAVE, CANCEL, UNKNOWN = "New source", "-", "Save", "Cancel", "unknown"
+LISTED_SOURCES = 8
+
+FORM_KEYS = {
+    "text": "text",
+    "speaker": "speaker",
+    "role": "role",
+    "source": "source",
+    "source id": "source",
+    "source title": "source title",
+    "title": "source title",
+    "source url": "source url",
+    "url": "source url",
+    "publisher": "publisher",
+    "source publisher": "publisher",
+    "source date": "source date",
+    "date": "date",
+    "topics": "topics",
+    "note": "note",
+    "notes": "note",
+}
+
+
+def _keyboard(*rows: list[str]) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(label) for label in row] for row in rows if row],
+        one_time_keyboard=True,
+        resize_keyboard=True,
+        input_field_placeholder="or type your answer",
+    )
+
+
+def _draft(context: Context) -> Draft:
+    return context.user_data.setdefault(DRAFT, Draft())
+
+
+def _end(context: Context) -> int:
+    context.user_data.pop(DRAFT, None)
+    context.user_data.pop(CHECKED, None)
+    return ConversationHandler.END
+
+
+async def _wrong(update: Update, context: Context, exc: DraftError, again: str, markup=None) -> None:
+    await reply(update, context, f"{e(exc)}.\n{again}", markup)
+
+
+def _answer(update: Update) -> str:
+    return update.effective_message.text or ""
+
+
+# --- questions -----------------------------------------------------------------------------
+
+ASK_TEXT = "Send the quote's text, exactly as the source has it (up to 3500 characters). /cancel stops."
+ASK_SPEAKER = (
+    "Who said or wrote it? The name, then a comma and their role at the time, "
+    "e.g. <i>Sergey Lavrov, Russian Foreign Minister</i>."
+)
+ASK_TITLE = "The new source's title (of the page or document the quote is taken from)?"
+ASK_URL = "Its URL (http:// or https://), or - if it has none."
+ASK_PUBLISHER = "Its publisher, or - if unknown."
+ASK_SOURCE_DATE = "Its date: <i>15 November 2010</i>, <i>March 2013</i>, <i>2013</i>, or <i>unknown</i>."
+ASK_DATE = (
+    "When was the quote said or written? <i>15 November 2010</i>, <i>March 2013</i>, <i>2013</i>, "
+    "or <i>unknown</i>: never more precise than the source."
+)
+ASK_TOPICS = "Topics, separated by commas (e.g. <i>NATO, security</i>), or - for none."
+
+
+async def ask_speaker(update: Update, context: Context) -> int:
+    names = [s.name for s in store(context).speakers()][:6]
+    await reply(update, context, ASK_SPEAKER, _keyboard(names) if names else ReplyKeyboardRemove())
+    return SPEAKER
+
+
+async def ask_source(update: Update, context: Context) -> int:
+    listed = store(context).sources()[:LISTED_SOURCES]
+    lines = ["Which source is it from? Tap or send an existing source's id, or <b>New source</b>:"]
+    lines += [f"<code>{e(s.id)}</code> {e(snippet(s.title, 60))}" for s in listed]
+    lines.append("/sources lists them all.")
+    await reply(update, context, "\n".join(lines), _keyboard([NEW], *([s.id] for s in listed)))
+    return SOURCE
+
+
+async def ask_date(update: Update, context: Context) -> int:
+    draft = _draft(context)
+    if draft.new_source is not None:
+        suggestion = draft.new_source.date
+    else:
+        suggestion = store(context).source(draft.source_id).date.iso()
+    options = [suggestion] if suggestion and suggestion not in (SKIP, UNKNOWN) else []
+    await reply(update, context, ASK_DATE, _keyboard([*options, UNKNOWN]))
+    return DATE
+
+
+# --- the conversation's steps --------------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> int:
+    if not is_admin(update, context):
+        await reply(update, context, REFUSED)
+        return ConversationHandler.END
+    if update.effective_chat.type != ChatType.PRIVATE:
+        await reply(update, context, "Add quotes in a private chat with the bot.")
+        return ConversationHandler.END
+    form = argument_text(update.effective_message)
+    if form:
+        await one_message(update, context, form)
+        return _end(context)
+    context.user_data[DRAFT] = Draft()
+    await reply(update, context, f"Adding a quote. {ASK_TEXT}", ReplyKeyboardRemove())
+    return TEXT
+
+
+async def got_text(update: Update, context: Context) -> int:
+    draft = _draft(context)
+    try:
+        text = check_text(_answer(update))
+        if existing := find_duplicate(store(context), text):
+            raise DuplicateQuote(existing)
+    except DraftError as exc:
+        await _wrong(update, context, exc, ASK_TEXT)
+        return TEXT
+    draft.text = text
+    if draft.speaker is not None and draft.topics is not None:  # back from a too-long preview
+        return await preview(update, context)
+    return await ask_speaker(update, context)
+
+
+async def got_speaker(update: Update, context: Context) -> int:
+    draft = _draft(context)
+    name, _, role = _answer(update).partition(",")
+    try:
+        draft.speaker = check_line("speaker", name, required=True, limit=200)
+        draft.role = check_line("role", role)
+    except DraftError as exc:
+        draft.speaker = draft.role = None
+        await _wrong(update, context, exc, ASK_SPEAKER)
+        return SPEAKER
+    return await ask_source(update, context)
+
+
+async def got_source(update: Update, context: Context) -> int:
+    draft = _draft(context)
+    answer = _answer(update).strip()
+    if answer.casefold() in (NEW.casefold(), "new"):
+        draft.source_id, draft.new_source = None, NewSource()
+        await reply(update, context, ASK_TITLE, ReplyKeyboardRemove())
+        return SOURCE_TITLE
+    try:
+        source = existing_source(store(context), answer.split()[0] if answer else "")
+    except DraftError as exc:
+        await _wrong(update, context, exc, "Send an existing source's id, or New source.")
+        return SOURCE
+    draft.source_id, draft.new_source = source.id, None
+    return await ask_date(update, context)
+
+
+async def got_source_title(update: Update, context: Context) -> int:
+    try:
+        _draft(context).new_source.title = check_line("source title", _answer(update), required=True)
+    except DraftError as exc:
+        await _wrong(update, context, exc, ASK_TITLE)
+        return SOURCE_TITLE
+    await reply(update, context, ASK_URL, _keyboard([SKIP]))
+    return SOURCE_URL
+
+
+async def got_source_url(update: Update, context: Context) -> int:
+    answer = _answer(update).strip()
+    try:
+        url = None if answer == SKIP else check_source_url(answer)
+    except DraftError as exc:
+        await _wrong(update, context, exc, ASK_URL, _keyboard([SKIP]))
+        return SOURCE_URL
+    _draft(context).new_source.url = url
+    await reply(update, context, ASK_PUBLISHER, _keyboard([SKIP]))
+    return SOURCE_PUBLISHER
+
+
+async def got_source_publisher(update: Update, context: Context) -> int:
+    answer = _answer(update).strip()
+    try:
+        publisher = None if answer == SKIP else check_line("publisher", answer)
+    except DraftError as exc:
+        await _wrong(update, context, exc, ASK_PUBLISHER, _keyboard([SKIP]))
+        return SOURCE_PUBLISHER
+    _draft(context).new_source.publisher = publisher
+    await reply(update, context, ASK_SOURCE_DATE, _keyboard([UNKNOWN]))
+    return SOURCE_DATE
+
+
+async def got_source_date(update: Update, context: Context) -> int:
+    answer = _answer(update)
+    try:
+        date = parse_date("source date", answer, today(context))
+    except DraftError as exc:
+        await _wrong(update, context, exc, ASK_SOURCE_DATE, _keyboard([UNKNOWN]))
+        return SOURCE_DATE
+    _draft(context).new_source.date = date.iso()
+    return await ask_date(update, context)
+
+
+async def got_date(update: Update, context: Context) -> int:
+    answer = _answer(update)
+    try:
+        date = parse_date("date", answer, today(context))
+    except DraftError as exc:
+        await _wrong(update, context, exc, ASK_DATE, _keyboard([UNKNOWN]))
+        return DATE
+    _draft(context).date = date.iso()
+    await reply(update, context, ASK_TOPICS, _keyboard([SKIP]))
+    return TOPICS
+
+
+async def got_topics(update: Update, context: Context) -> int:
+    answer = _answer(update)
+    try:
+        parse_topics(answer)
+    except DraftError as exc:
+        await _wrong(update, context, exc, ASK_TOPICS, _keyboard([SKIP]))
+        return TOPICS
+    _draft(context).topics = answer
+    return await preview(update, context)
+
+
+def _render(checked: Checked) -> str:
+    return quote_message(checked.quote, checked.source, checked.cites, "Preview").html
+
+
+def _check_length(checked: Checked) -> None:
+    length = telegram_length(_render(checked))
+    if length > MAX_MESSAGE:
+        raise DraftError(
+            "text",
+            f"with its attribution the message would be {length} characters; Telegram allows {MAX_MESSAGE}",
+        )
+
+
+async def preview(update: Update, context: Context) -> int:
+    try:
+        checked = check_draft(store(context), _draft(context), today(context))
+        _check_length(checked)
+    except DraftError as exc:
+        if exc.field != "text":
+            await reply(
+                update, context, f"{e(exc)}. Nothing was saved; /add starts again.", ReplyKeyboardRemove()
+            )
+            return _end(context)
+        await _wrong(update, context, exc, "Send a shorter text (the other answers are kept), or /cancel.")
+        return TEXT
+    context.user_data[CHECKED] = checked
+    message = quote_message(checked.quote, checked.source, checked.cites, "Preview")
+    await reply(update, context, message.html, message.markup)
+    await reply(update, context, "Save this quote?", _keyboard([SAVE, CANCEL]))
+    return CONFIRM
+
+
+async def confirm(update: Update, context: Context) -> int:
+    answer = _answer(update).strip().casefold()
+    if answer == CANCEL.casefold():
+        return await cancel(update, context)
+    if answer != SAVE.casefold():
+        await reply(update, context, "Tap Save or Cancel.", _keyboard([SAVE, CANCEL]))
+        return CONFIRM
+    try:
+        quote = add_quote(store(context), context.user_data[CHECKED], actor(update), now(context))
+    except DraftError as exc:
+        await reply(update, context, f"{e(exc)}. Nothing was saved.", ReplyKeyboardRemove())
+        return _end(context)
+    await reply(
+        update,
+        context,
+        f"Saved as <code>{e(quote.id)}</code>. /edit {e(quote.id)} changes it; /hide {e(quote.id)} hides it.",
+        ReplyKeyboardRemove(),
+    )
+    return _end(context)
+
+
+async def cancel(update: Update, context: Context) -> int:
+    await reply(update, context, "Cancelled: nothing was saved.", ReplyKeyboardRemove())
+    return _end(context)
+
+
+async def still_adding(update: Update, context: Context) -> int | None:
+    await reply(update, context, "You are adding a quote: answer the last question, or /cancel to stop.")
+    return None
+
+
+# --- the one-message form ------------------------------------------------------------------
+
+
+def parse_form(form: str) -> Draft:
+    """Read `key: value` lines into a draft; a line without a known key continues the last value."""
+    fields: dict[str, list[str]] = {}
+    notes: list[str] = []
+    current: list[str] | None = None
+    for line in form.splitlines():
+        key, colon, value = line.partition(":")
+        name = FORM_KEYS.get(" ".join(key.split()).casefold()) if colon else None
+        if name is None:
+            if current is None:
+                raise DraftError(
+                    "form",
+                    "start each line with a field name and a colon, e.g. text: …, speaker: …, source: …",
+                )
+            current.append(line)
+            continue
+        if name == "note":
+            notes.append(value)
+            current = None
+            continue
+        if name in fields:
+            raise DraftError(name, "is given twice")
+        current = fields[name] = [value]
+    values = {name: "\n".join(lines).strip() for name, lines in fields.items()}
+    speaker, role = values.get("speaker", ""), values.get("role")
+    if role is None and "," in speaker:
+        speaker, _, role = speaker.partition(",")
+    new_keys = ("source title", "source url", "publisher", "source date")
+    if "source" in values and any(k in values for k in new_keys):
+        raise DraftError("source", "give either an existing source's id or a new source's title, not both")
+    new_source = None
+    if any(k in values for k in new_keys):
+        new_source = NewSource(
+            title=values.get("source title"),
+            url=values.get("source url"),
+            publisher=values.get("publisher"),
+            date=values.get("source date"),
+        )
+    return Draft(
+        text=values.get("text"),
+        speaker=speaker,
+        role=role,
+        source_id=values.get("source"),
+        new_source=new_source,
+        date=values.get("date"),
+        topics=values.get("topics"),
+        notes=notes,
+    )
+
+
+async def one_message(update: Update, context: Context, form: str) -> None:
+    try:
+        draft = parse_form(form)
+        checked = check_draft(store(context), draft, today(context))
+        _check_length(checked)
+        quote = add_quote(store(context), checked, actor(update), now(context))
+    except DraftError as exc:
+        await reply(update, context, f"{e(exc)}. Nothing was saved.")
+        return
+    message = quote_message(checked.quote, checked.source, checked.cites, f"Saved as {quote.id}")
+    await reply(update, context, message.html, message.markup)
+
+
+def conversation() -> ConversationHandler:
+    """The /add conversation handler (register it before the other command handlers)."""
+    text = filters.TEXT & ~filters.COMMAND
+    steps = {
+        TEXT: got_text,
+        SPEAKER: got_speaker,
+        SOURCE: got_source,
+        SOURCE_TITLE: got_source_title,
+        SOURCE_URL: got_source_url,
+        SOURCE_PUBLISHER: got_source_publisher,
+        SOURCE_DATE: got_source_date,
+        DATE: got_date,
+        TOPICS: got_topics,
+        CONFIRM: confirm,
+    }
+    return ConversationHandler(
+        entry_points=[CommandHandler("add", start)],
+        states={state: [MessageHandler(text, step)] for state, step in steps.items()},
+        fallbacks=[CommandHandler("cancel", cancel), MessageHandler(filters.ALL, still_adding)],
+        name="add",
+    )

@@ -1,0 +1,120 @@
+"""What every handler needs: the store, the time, who is asking, and how to reply."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from html import escape
+
+from telegram import (
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.limits import REPLY
+from bot.settings import Settings
+from quotes.store import Store
+from quotes.subscribers import Subscribers
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def e(text: object) -> str:
+    """Escape any dynamic text for Telegram's HTML."""
+    return escape(str(text), quote=True)
+
+
+def sentence(text: str) -> str:
+    """Return text with its first letter in upper case (and nothing else changed)."""
+    return text[:1].upper() + text[1:]
+
+
+def store(context: Context) -> Store:
+    return context.bot_data["store"]
+
+
+def settings(context: Context) -> Settings:
+    return context.bot_data["settings"]
+
+
+def subscribers(context: Context) -> Subscribers:
+    return Subscribers(store(context))
+
+
+def now(context: Context) -> dt.datetime:
+    """Return the current time (tests pass a clock to build_application)."""
+    return context.bot_data["clock"]()
+
+
+def today(context: Context) -> dt.date:
+    return settings(context).today(now(context))
+
+
+def actor(update: Update) -> str:
+    """Return how the audit log names the user behind an update."""
+    return f"tg:{update.effective_user.id}" if update.effective_user else "tg:unknown"
+
+
+def is_admin(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in settings(context).admin_ids
+
+
+def argument_text(message: Message | None) -> str:
+    """Return everything after the command, line breaks kept ("" when there is nothing)."""
+    if message is None or not message.text:
+        return ""
+    parts = message.text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def reply(update: Update, context: Context, html: str, markup: Markup | None = None) -> Message | None:
+    """Send `html` to the update's chat, through the reply rate limiter."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await context.bot.send_message(
+        chat.id,
+        html,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        link_preview_options=NO_PREVIEW,
+        rate_limit_args=REPLY,
+    )
+
+
+def is_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+async def may_manage_chat(update: Update, context: Context) -> bool:
+    """Say whether the user may change the chat's subscription (anyone in private; admins in groups)."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if chat.type == ChatType.CHANNEL:
+        return True  # only a channel's admins can post in it
+    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True  # an anonymous group admin
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.warning("getChatMember(%s, %s) failed: %s", chat.id, user.id, exc)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)

@@ -1,0 +1,163 @@
+"""Finding quotes: by words over the text, the speaker (and the speaker's aliases) and topics.
+
+The database does the filtering and the ranking, so a search never loads the quote table: every
+word must match somewhere (text, speaker, role or topic), and a quote scores more for a word
+found in its speaker or topics than in its text, and more for a word at the start of a word of
+the text than inside one. Matching ignores ASCII case on SQLite and all case on PostgreSQL.
+
+A word that names a speaker's alias ("Sergei") also finds the speaker's quotes ("Sergey
+Lavrov"): the speakers table is small (one row per person), so it is read whole.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from quotes import schema as t
+from quotes.model import Quote
+from quotes.store import Store, quote_from_row
+
+MAX_RESULTS = 50
+MAX_TERMS = 8
+_WORD = re.compile(r"\w+")
+
+
+def terms(query: str) -> list[str]:
+    """Return the distinct words of a query, case-folded, at most MAX_TERMS of them."""
+    words: list[str] = []
+    for word in _WORD.findall(query.casefold()):
+        if word not in words:
+            words.append(word)
+    return words[:MAX_TERMS]
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _speaker_names(store: Store, word: str) -> list[str]:
+    """Return the speakers whose name or an alias contains `word`."""
+    return [
+        speaker.name
+        for speaker in store.speakers()
+        if any(word in name.casefold() for name in (speaker.name, *speaker.aliases))
+    ]
+
+
+def phrase(text: str) -> str:
+    """Return `text` as an FTS5 phrase (a substring, for the trigram tokenizer)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _fts_query(words: list[tuple[str, list[str]]]) -> str | None:
+    """Return the FTS5 trigram MATCH that every match of `words` satisfies (None: none can say).
+
+    A word shorter than three characters has no trigram, so it narrows nothing and is left to
+    the LIKE conditions; so is a word whose alias names a speaker in fewer than three.
+    """
+    parts = []
+    for word, names in words:
+        if len(word) < 3 or any(len(name) < 3 for name in names):
+            continue
+        options = [phrase(word)]
+        if (escaped := json.dumps(word)[1:-1]) != word:  # as the topics' JSON writes it
+            options.append(phrase(escaped))
+        options += [f"speaker : {phrase(name)}" for name in names]
+        parts.append("(" + " OR ".join(options) + ")")
+    return " AND ".join(parts) or None
+
+
+_HAS_INDEX = sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'quote_search'")
+MATCHING = sa.text(
+    "SELECT r.quote_id FROM quote_search_rows r WHERE r.search_rowid IN "
+    "(SELECT rowid FROM quote_search WHERE quote_search MATCH :fts)"
+).columns(quote_id=sa.String)
+
+
+def has_index(conn: sa.Connection) -> bool:
+    """Say whether the database has the FTS5 trigram index of migration 0002_bot (SQLite)."""
+    return conn.dialect.name == "sqlite" and conn.execute(_HAS_INDEX).first() is not None
+
+
+def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: bool = False) -> list[Quote]:
+    """Return the quotes that match every word of `query`, best first (at most `limit`)."""
+    words = terms(query)
+    if not words or limit <= 0:
+        return []
+    q = t.quotes.c
+    sqlite = store.is_sqlite
+
+    def contains(column, pattern: str):
+        # SQLite's LIKE already ignores ASCII case (lower() would cost a call per row); on
+        # PostgreSQL, ILIKE with its default escape (backslash) is what pg_trgm indexes serve.
+        return column.like(pattern, escape="\\") if sqlite else column.ilike(pattern)
+
+    conditions = []
+    score = []
+    named = []
+    for word in words:
+        pattern = _like(word)
+        # Topics are a JSON array: match the word as JSON writes it (non-ASCII escaped).
+        topic_pattern = _like(json.dumps(word)[1:-1])
+        names = _speaker_names(store, word)
+        named.append((word, names))
+        in_speaker = contains(q.speaker, pattern)
+        if names:
+            in_speaker = sa.or_(in_speaker, q.speaker.in_(names))
+        in_role = contains(sa.func.coalesce(q.speaker_role, sa.literal_column("''")), pattern)
+        in_topics = contains(sa.cast(q.topics, sa.Text), topic_pattern)
+        in_text = contains(q.text, pattern)
+        word_start = sa.or_(
+            contains(q.text, pattern[1:]),
+            contains(q.text, "% " + pattern[1:]),
+            contains(q.text, "%\n" + pattern[1:]),
+        )
+        conditions.append(sa.or_(in_speaker, in_role, in_topics, in_text))
+        score.append(
+            sa.case((in_speaker, 4), else_=0)
+            + sa.case((in_topics, 3), else_=0)
+            + sa.case((in_role, 1), else_=0)
+            + sa.case((word_start, 2), (in_text, 1), else_=0)
+        )
+    rank = sum(score[1:], score[0]).label("rank")
+    # Rank the matching ids first, then read only the rows that made the cut.
+    best = sa.select(q.id, rank).where(*conditions)
+    if not include_hidden:
+        # Wrapped, so SQLite scans the table once instead of walking the selection index
+        # (hidden first) and fetching every row from it, which is several times slower.
+        best = best.where(sa.func.coalesce(q.hidden, sa.false()).is_(sa.false()))
+    best = best.order_by(rank.desc(), q.id).limit(min(limit, MAX_RESULTS))
+    with store.read() as conn:
+        fts = _fts_query(named) if has_index(conn) else None
+        if fts is not None:
+            best = best.where(q.id.in_(MATCHING.bindparams(fts=fts)))
+        order = [row.id for row in conn.execute(best)]
+        rows = (
+            {row.id: row for row in conn.execute(sa.select(t.quotes).where(q.id.in_(order)))} if order else {}
+        )
+    return [quote_from_row(rows[quote_id]) for quote_id in order]
+
+
+def random_quote(store: Store, rng: random.Random, exclude: Sequence[str] = ()) -> Quote | None:
+    """Return a random visible quote other than those in `exclude`, or None if there is none."""
+    q = t.quotes.c
+    visible = sa.and_(q.hidden.is_(False), q.id.not_in(list(exclude)) if exclude else sa.true())
+    with store.read() as conn:
+        count = conn.scalar(sa.select(sa.func.count()).select_from(t.quotes).where(visible))
+        if not count:
+            return None
+        # In the selection index's order, so the offset walks the index alone, not the table.
+        chosen = conn.scalar(
+            sa.select(q.id)
+            .where(visible)
+            .order_by(q.hidden, q.cycle_due, q.shuffle_key, q.id)
+            .offset(rng.randrange(count))
+            .limit(1)
+        )
+        row = conn.execute(sa.select(t.quotes).where(q.id == chosen)).first() if chosen else None
+    return quote_from_row(row) if row else None
