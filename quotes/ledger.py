@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from quotes import schema as t
 from quotes.store import Store
+from quotes.subscribers import Subscribers
 
 PENDING = "pending"
 SENDING = "sending"
@@ -135,41 +136,6 @@ class Ledger:
             (Group(r.delivery_time, r.timezone) for r in rows),
             key=lambda g: (str(g.delivery_time), str(g.timezone)),
         )
-
-    def deactivate(self, chat_id: int, reason: str, now: dt.datetime) -> bool:
-        """Mark a subscriber inactive (kept, never deleted); return whether one was active."""
-        with self.store.write() as conn:
-            result = conn.execute(
-                _s.update()
-                .where(_s.c.chat_id == chat_id, _s.c.active.is_(True))
-                .values(active=False, inactive_reason=reason, updated_at=now)
-            )
-        return result.rowcount > 0
-
-    def migrate_subscriber(self, old: int, new: int, now: dt.datetime) -> None:
-        """Move a subscription from a group's old chat id to its supergroup's new one."""
-        with self.store.write() as conn:
-            row = conn.execute(sa.select(_s).where(_s.c.chat_id == old)).first()
-            if row is None:
-                return
-            conn.execute(
-                _s.update()
-                .where(_s.c.chat_id == old)
-                .values(active=False, inactive_reason="migrated", migrated_to=new, updated_at=now)
-            )
-            values = {
-                "kind": "supergroup",
-                "title": row.title,
-                "active": row.active,
-                "delivery_time": row.delivery_time,
-                "timezone": row.timezone,
-                "updated_at": now,
-                "inactive_reason": None if row.active else row.inactive_reason,
-            }
-            stmt = _insert(conn.dialect.name, _s).values(
-                chat_id=new, subscribed_at=row.subscribed_at, migrated_to=None, **values
-            )
-            conn.execute(stmt.on_conflict_do_update(index_elements=[_s.c.chat_id], set_=values))
 
     # --- planning deliveries ---------------------------------------------------------------
 
@@ -421,7 +387,7 @@ class Ledger:
         The subscription moves too. Returns whether the new id's row was added (False: it
         already had one, so nothing more is sent).
         """
-        self.migrate_subscriber(old, new, now)
+        Subscribers(self.store).migrate(old, new, now)
         with self.store.write() as conn:
             row = conn.execute(sa.select(_d).where(_d.c.date == day, _d.c.chat_id == old)).one()
             conn.execute(

@@ -22,6 +22,7 @@ from quotes.ledger import (
     leadership_for,
 )
 from quotes.store import Store
+from quotes.subscribers import Subscribers
 from tests.delivery.conftest import BEFORE, DAY, DEFAULT, PUBLISH, plan_today, subscribe
 
 LATER = PUBLISH + dt.timedelta(minutes=1)
@@ -42,8 +43,8 @@ def test_planning_adds_one_pending_row_per_active_subscriber_once(store, ledger)
 
 def test_a_subscriber_made_inactive_is_not_planned(store, ledger):
     subscribe(store, [1, 2, 3])
-    assert ledger.deactivate(2, "blocked", PUBLISH)
-    assert not ledger.deactivate(2, "blocked", PUBLISH)  # already inactive
+    assert Subscribers(store).unsubscribe(2, PUBLISH, reason="blocked")
+    assert not Subscribers(store).unsubscribe(2, PUBLISH, reason="blocked")  # already inactive
     plan_today(store, ledger)
     assert [r.chat_id for r in ledger.rows(DAY)] == [1, 3]
     kept = ledger.subscriber(2)
@@ -52,7 +53,7 @@ def test_a_subscriber_made_inactive_is_not_planned(store, ledger):
 
 def test_active_subscribers_stream_in_keyset_batches(store, ledger):
     subscribe(store, range(100, 0, -1))
-    ledger.deactivate(50, "unsubscribed", PUBLISH)
+    Subscribers(store).unsubscribe(50, PUBLISH)
     streamed = [s.chat_id for s in ledger.active_subscribers(batch=7)]
     assert streamed == [n for n in range(1, 101) if n != 50]
 
@@ -127,7 +128,7 @@ def test_a_blocked_outcome_makes_the_subscriber_inactive_but_keeps_it(store, led
 
 def test_migration_moves_the_subscription_to_the_new_id(store, ledger):
     subscribe(store, [-5], delivery_time="10:00", timezone="Europe/Berlin")
-    ledger.migrate_subscriber(-5, -1005, LATER)
+    Subscribers(store).migrate(-5, -1005, LATER)
     old, new = ledger.subscriber(-5), ledger.subscriber(-1005)
     assert (old.active, old.inactive_reason, old.migrated_to) == (False, "migrated", -1005)
     assert (new.active, new.kind, new.delivery_time, new.timezone) == (
