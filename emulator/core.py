@@ -694,44 +694,34 @@ class Emulator:
             },
         )
 
+    def _change_status(
+        self, chat: Callable[[], Chat], bot: str | int | None, status: str, user: int | None
+    ) -> bool:
+        """Set the bot's membership in a chat (every bot's when `bot` is None), under the lock."""
+        with self._lock:
+            self._set_status(self._bot(bot) if bot is not None else None, chat(), status, user)
+            return True
+
     def make_admin(self, chat_id: int, bot: str | int | None = None, admin: bool = True) -> bool:
         """Make the bot an administrator of a chat (or take that away: ``admin=False``)."""
-        with self._lock:
-            chat = self._get_chat(chat_id)
-            b = self._bot(bot) if bot is not None else None
-            self._set_status(b, chat, "administrator" if admin else "member", None)
-            return True
+        return self._change_status(
+            lambda: self._get_chat(chat_id), bot, "administrator" if admin else "member", None
+        )
 
     def add_bot(self, chat_id: int, bot: str | int | None = None) -> bool:
         """Add the bot to a group, supergroup or channel as a plain member."""
-        with self._lock:
-            chat = self._get_chat(chat_id)
-            b = self._bot(bot) if bot is not None else None
-            self._set_status(b, chat, "member", None)
-            return True
+        return self._change_status(lambda: self._get_chat(chat_id), bot, "member", None)
 
     def remove_bot(self, chat_id: int, bot: str | int | None = None, kicked: bool = True) -> bool:
         """Remove the bot from a chat (``kicked``: banned; else it just is not a member)."""
-        with self._lock:
-            chat = self._get_chat(chat_id)
-            b = self._bot(bot) if bot is not None else None
-            self._set_status(b, chat, "kicked" if kicked else "left", None)
-            return True
+        return self._change_status(lambda: self._get_chat(chat_id), bot, "kicked" if kicked else "left", None)
 
     def block_bot(self, user_id: int, bot: str | int | None = None) -> bool:
         """The user blocks the bot (default: every bot): sending then gives 403."""
-        with self._lock:
-            chat = self._private(user_id)
-            b = self._bot(bot) if bot is not None else None
-            self._set_status(b, chat, "kicked", user_id)
-            return True
+        return self._change_status(lambda: self._private(user_id), bot, "kicked", user_id)
 
     def unblock_bot(self, user_id: int, bot: str | int | None = None) -> bool:
-        with self._lock:
-            chat = self._private(user_id)
-            b = self._bot(bot) if bot is not None else None
-            self._set_status(b, chat, "member", user_id)
-            return True
+        return self._change_status(lambda: self._private(user_id), bot, "member", user_id)
 
     def deactivate_user(self, user_id: int) -> bool:
         """The user deletes their account: sending then gives 403 user is deactivated."""
