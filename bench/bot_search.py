@@ -19,12 +19,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from quotes import schema as t
 from quotes.corpus import load_corpus
 from quotes.curation import find_duplicate
 from quotes.search import random_quote, search
 from quotes.selection import shuffle_key
 from quotes.store import Store
+from quotes.store import schema as t
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 BATCH = 20_000

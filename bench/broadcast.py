@@ -110,9 +110,9 @@ def child(args) -> None:
     """Set up the database and the subscribers, then run one broadcast and print JSON figures."""
     import logging
 
-    from bot.delivery import Broadcast, Pacing, delivery_bot
+    from bot.delivery.broadcast import Broadcast, Pacing, delivery_bot
+    from bot.delivery.ledger import PENDING, Group, Ledger, add_subscribers
     from quotes.corpus import load_corpus
-    from quotes.ledger import PENDING, Group, Ledger, add_subscribers
     from quotes.store import Store
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -132,7 +132,7 @@ def main() -> None:
             "PYTHONPATH": str(ROOT),
         }
         qotd = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
+            [sys.executable, "-m", "qotd", "serve"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

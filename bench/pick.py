@@ -19,10 +19,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from quotes import schema as t
 from quotes.corpus import load_corpus
 from quotes.selection import shuffle_key
 from quotes.store import Store
+from quotes.store import schema as t
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 

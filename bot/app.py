@@ -24,10 +24,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.config import BotSettings
 from bot.handlers import add, admins, readers
 from bot.limits import REPLY, LimitSettings, ReplyLimiter, UserThrottle
 from bot.messages import ANOTHER
-from bot.settings import Settings
 from quotes.store import Store
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def register_handlers(application: Application, limits: LimitSettings) -> None:
 
 async def set_commands(application: Application) -> None:
     """Register the command menus: readers' for everyone, admins' in each admin's private chat."""
-    settings: Settings = application.bot_data["settings"]
+    settings: BotSettings = application.bot_data["settings"]
     reader = [BotCommand(name, text) for name, text in readers.READER_COMMANDS]
     admin = reader + [BotCommand(name, text) for name, text in admins.ADMIN_COMMANDS]
     await application.bot.set_my_commands(reader, scope=BotCommandScopeDefault())
@@ -129,8 +129,18 @@ async def set_commands(application: Application) -> None:
             log.warning("could not set the admin commands for %s: %s", admin_id, exc)
 
 
+def bot_username(application: Application | None) -> str | None:
+    """Return the bot's @username, or None while Telegram is off or not reached yet."""
+    if application is None:
+        return None
+    try:
+        return application.bot.username
+    except RuntimeError:  # not initialised (yet): Telegram is not reachable
+        return None
+
+
 def build_application(
-    settings: Settings,
+    settings: BotSettings,
     store: Store,
     *,
     request: BaseRequest | None = None,

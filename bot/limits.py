@@ -1,17 +1,21 @@
-"""How replies stay inside Telegram's flood limits without eating the daily broadcast's budget.
+"""Telegram's limits, in one table, and how replies stay inside them without eating the broadcast's.
 
-Two guards, both token buckets (bot/throttle.py):
+`TELEGRAM` is the one table of what Telegram allows a bot; every user of a limit takes it from
+there with its own margin, named beside it: the replies (`REPLY_MARGIN`, in `LimitSettings`),
+the daily broadcast (`BROADCAST_MARGIN`, `PAID_BROADCAST_MARGIN`, `BROADCAST_BURST_SHARE`, used
+by bot/delivery/broadcast.py), message lengths (bot/messages.py).
+
+Two guards keep the replies in their share, both token buckets (bot/throttle.py):
 
 * UserThrottle, before any handler: each user may send `user_burst` commands at once and
   `user_rate` a second after that; further updates are dropped (the user is told once). A user
   hammering the bot costs one cheap check per update and no replies. Inline queries, which
   come with every keystroke, have a budget of their own (`inline_burst`, `inline_rate`).
 * ReplyLimiter, PTB's rate limiter for requests the handlers mark as replies (rate_limit_args
-  REPLY): every reply waits for its chat's bucket (0.9/s with a burst of 3; 18/minute in
-  groups and channels: just under Telegram's 1/s and 20/minute) and for the replies' own
-  global bucket, `reply_rate` a second, a share of Telegram's ~30/s per bot. The broadcast
-  (bot/delivery.py) is not marked, passes through untouched and paces itself; it can count on
-  BROADCAST_RATE = 30 - reply_rate a second.
+  REPLY): every reply waits for its chat's bucket (Telegram's 1/s, and 20/minute in groups and
+  channels, less REPLY_MARGIN: 0.9/s with a burst of 3, 18/minute) and for the replies' own
+  global bucket, `reply_rate` a second, a share of Telegram's 30/s per bot. The broadcast is
+  not marked, passes through untouched and paces itself.
 
 A reply that still meets a 429 waits Telegram's retry_after, empties the buckets it counts
 against for that long, and is retried (at most `max_retries` times).
@@ -20,20 +24,47 @@ against for that long, and is retried (at most `max_retries` times).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.throttle import TokenBucket
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_RATE = 30.0  # messages a second per bot (Bot API FAQ)
+
+@dataclass(frozen=True)
+class TelegramLimits:
+    """What Telegram allows one bot (Bot API FAQ "My bot is hitting limits", and the methods' docs)."""
+
+    per_chat: float = 1.0  # messages a second to one private chat
+    per_group: float = 20.0 / 60.0  # messages a second to one group or channel
+    bot_wide: float = 30.0  # messages a second, all chats together
+    paid_bot_wide: float = 1000.0  # with allow_paid_broadcast (paid in Telegram Stars)
+    message_length: int = 4096  # a message's text after entity parsing, in UTF-16 code units
+    callback_answer_length: int = 200  # the text of an answerCallbackQuery
+
+
+TELEGRAM = TelegramLimits()
+
+# Replies keep 10% under the per-chat limits, so a reply our bucket lets through is never one
+# Telegram's bucket (started a little later) refuses.
+REPLY_MARGIN = 0.9
+# The broadcast paces just under the bot-wide limit. Its pacer holds a small burst (4% of the
+# rate, at least 1.25 messages) so that a wake-up that comes late on a busy loop is made up for,
+# not lost; the margin keeps rate x 1 s + burst within the limit: 29.7 + 1.25 = 30.95 (30 whole
+# messages) on the free tier, 960 + 38.4 = 998.4 with paid broadcasts.
+BROADCAST_MARGIN = 0.99
+PAID_BROADCAST_MARGIN = 0.96
+BROADCAST_BURST_SHARE = 0.04
 REPLY = {"reply": True}  # rate_limit_args that mark a request as a reply
 # Methods that put a message in a chat and so count against the flood limits.
 SENDING = frozenset(
@@ -53,11 +84,9 @@ SENDING = frozenset(
 class LimitSettings:
     reply_rate: float = 5.0  # replies a second, all chats together
     reply_burst: float = 10.0
-    # Telegram: about 1 a second per chat, 20 a minute per group; kept 10% under, so a reply
-    # our bucket lets through is never one Telegram's bucket (started a little later) refuses.
-    chat_rate: float = 0.9  # replies a second to one private chat
+    chat_rate: float = TELEGRAM.per_chat * REPLY_MARGIN  # replies a second to one private chat
     chat_burst: float = 3.0
-    group_rate: float = 18.0 / 60.0  # replies a second to one group or channel
+    group_rate: float = TELEGRAM.per_group * REPLY_MARGIN  # replies a second to one group or channel
     group_burst: float = 5.0
     user_rate: float = 0.5  # updates a second one user may send
     user_burst: float = 8.0
@@ -70,10 +99,8 @@ class LimitSettings:
     @property
     def broadcast_rate(self) -> float:
         """What the daily broadcast may use while replies take their whole share."""
-        return TELEGRAM_RATE - self.reply_rate
+        return TELEGRAM.bot_wide - self.reply_rate
 
-
-BROADCAST_RATE = LimitSettings().broadcast_rate
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -138,11 +165,11 @@ class UserThrottle:
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
-    """Return Telegram's retry_after in seconds (read as PTB's own limiter does, without its warning)."""
-    wait = getattr(exc, "_retry_after", None)
-    if wait is None:  # a later PTB without the private attribute
-        wait = exc.retry_after
-    return float(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
+    """Return Telegram's retry_after in seconds (PTB 22 warns on reading it unless PTB_TIMEDELTA is set)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 class ReplyLimiter(BaseRateLimiter[dict]):

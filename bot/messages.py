@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from html import escape, unescape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.limits import TELEGRAM
+from quotes.dates import day_text
 from quotes.model import Quote, Source
 
 ANOTHER = "another"  # callback_data of the "Another" button
-MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units of the text after parsing
+MAX_MESSAGE = TELEGRAM.message_length
+HEADING = "Quote of the day"
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -19,6 +23,11 @@ _TAG = re.compile(r"<[^>]*>")
 class QuoteMessage:
     html: str
     markup: InlineKeyboardMarkup
+
+
+def heading(day: dt.date) -> str:
+    """Return the line above the day's quote: 'Quote of the day · 1 December 2026'."""
+    return f"{HEADING} · {day_text(day)}"
 
 
 def _e(text: str) -> str:

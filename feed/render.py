@@ -19,7 +19,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from quotes.dates import PartialDate
+from quotes.dates import day_text
 from quotes.model import Pick, Quote, Source
 
 TITLE = "Quote of the day"
@@ -91,11 +91,6 @@ class Feeds:
 def escape(text: str) -> str:
     """Escape text for HTML text and double-quoted attributes (apostrophes stay as they are)."""
     return _escape(text, quote=False).replace('"', "&quot;")
-
-
-def day_text(day: dt.date) -> str:
-    """Return a calendar date as people write it: '23 November 2026'."""
-    return PartialDate(day.year, day.month, day.day).human()
 
 
 def source_dates(source: Source) -> str:

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-import sqlalchemy as sa
-
-from quotes import schema as t
 from quotes.corpus import ID_PATTERN
 from quotes.dates import DateError, PartialDate
 from quotes.model import ADMIN, CURATED, Quote, Source
-from quotes.search import MATCHING, has_index, phrase
+from quotes.search import texts_containing
 from quotes.store import NotFound, Store
 from quotes.transfer import MAX_TEXT, ImportFileError, check_url
 
@@ -201,39 +197,19 @@ def find_duplicate(store: Store, text: str, exclude: str | None = None) -> str |
     # A duplicate holds every run of characters that normalising leaves alone, verbatim: the
     # longest run filters the candidates in the database.
     fragments = _FRAGMENTS.findall(text)
-    query = sa.select(t.quotes.c.id, t.quotes.c.text).order_by(t.quotes.c.id)
-    if exclude is not None:
-        query = query.where(t.quotes.c.id != exclude)
-    with store.engine.connect() as conn:
-        if fragments:
-            longest = max(fragments, key=len)
-            if len(longest) >= 3 and has_index(conn):  # the trigram index finds it (any case)
-                query = query.where(t.quotes.c.id.in_(MATCHING.bindparams(fts="text : " + phrase(longest))))
-            else:  # (on PostgreSQL, pg_trgm's index serves LIKE; backslash is its default escape)
-                pattern = "%" + longest.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                escape = "\\" if conn.dialect.name == "sqlite" else None
-                query = query.where(t.quotes.c.text.like(pattern, escape=escape))
-        with conn.execution_options(yield_per=500).execute(query) as rows:
-            for row in rows:
-                if normalise(row.text) == target:
-                    return row.id
+    longest = max(fragments, key=len) if fragments else None
+    for quote_id, candidate in texts_containing(store, longest, exclude):
+        if normalise(candidate) == target:
+            return quote_id
     return None
 
 
-def _unused_id(store: Store, table: sa.Table, prefix: str) -> str:
-    with store.read() as conn:
-        while True:
-            candidate = prefix + secrets.token_hex(4)
-            if conn.execute(sa.select(table.c.id).where(table.c.id == candidate)).first() is None:
-                return candidate
-
-
 def new_quote_id(store: Store) -> str:
-    return _unused_id(store, t.quotes, QUOTE_PREFIX)
+    return store.unused_id("quotes", QUOTE_PREFIX)
 
 
 def new_source_id(store: Store) -> str:
-    return _unused_id(store, t.sources, SOURCE_PREFIX)
+    return store.unused_id("sources", SOURCE_PREFIX)
 
 
 # --- adding a quote ------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Dates that carry their precision: a day, a month, a year, or unknown."""
+"""Dates that carry their precision (a day, a month, a year, or unknown), and times of day.
+
+The one formatter of dates as people write them ("15 November 2010", `PartialDate.human`,
+`day_text`) and the one parser of a time of day written HH:MM (`parse_time_of_day`).
+"""
 
 from __future__ import annotations
 
@@ -112,3 +116,19 @@ class PartialDate:
 
     def __str__(self) -> str:
         return self.iso() or "unknown"
+
+
+def day_text(day: dt.date) -> str:
+    """Return a calendar date as people write it: '23 November 2026'."""
+    return PartialDate(day.year, day.month, day.day).human()
+
+
+def parse_time_of_day(value: str) -> dt.time:
+    """Read a time of day written HH:MM (or H:MM) in ASCII digits; raise ValueError saying what is wrong."""
+    hours, _, minutes = value.partition(":")
+    digits = f"{hours}{minutes}"
+    if not (digits.isascii() and digits.isdigit() and len(minutes) == 2 and 1 <= len(hours) <= 2):
+        raise ValueError(f"“{value}” is not a time as HH:MM")
+    if not (int(hours) < 24 and int(minutes) < 60):
+        raise ValueError(f"“{value}” is not a time of day (00:00 to 23:59)")
+    return dt.time(int(hours), int(minutes))

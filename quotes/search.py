@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 
-from quotes import schema as t
 from quotes.model import Quote
 from quotes.store import Store, quote_from_row
+from quotes.store import schema as t
 
 MAX_RESULTS = 50
 MAX_TERMS = 8
@@ -161,3 +161,26 @@ def random_quote(store: Store, rng: random.Random, exclude: Sequence[str] = ()) 
         )
         row = conn.execute(sa.select(t.quotes).where(q.id == chosen)).first() if chosen else None
     return quote_from_row(row) if row else None
+
+
+def texts_containing(
+    store: Store, fragment: str | None, exclude: str | None = None
+) -> Iterator[tuple[str, str]]:
+    """Yield (id, text) of the quotes whose text holds `fragment` (any case), in id order.
+
+    Without a fragment every quote is a candidate. The trigram index (SQLite) or pg_trgm's
+    index on LIKE (PostgreSQL, where backslash is the default escape) does the filtering.
+    """
+    query = sa.select(t.quotes.c.id, t.quotes.c.text).order_by(t.quotes.c.id)
+    if exclude is not None:
+        query = query.where(t.quotes.c.id != exclude)
+    with store.engine.connect() as conn:
+        if fragment:
+            if len(fragment) >= 3 and has_index(conn):
+                query = query.where(t.quotes.c.id.in_(MATCHING.bindparams(fts="text : " + phrase(fragment))))
+            else:
+                escape = "\\" if conn.dialect.name == "sqlite" else None
+                query = query.where(t.quotes.c.text.like(_like(fragment), escape=escape))
+        with conn.execution_options(yield_per=500).execute(query) as rows:
+            for row in rows:
+                yield row.id, row.text

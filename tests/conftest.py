@@ -101,7 +101,7 @@ def env(database_url, tmp_path) -> dict[str, str]:
 @pytest.fixture
 def qotd(env, capsys):
     """Run `qotd ARGS...` in-process; return (exit code, stdout, stderr)."""
-    from bot.cli import main
+    from qotd.cli import main
 
     def run(*argv: str, at: dt.datetime = NOW, extra_env: dict[str, str] | None = None):
         code = main(list(argv), env | (extra_env or {}), now=at)

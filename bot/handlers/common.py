@@ -18,10 +18,10 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.config import BotSettings
+from bot.delivery.subscribers import Subscribers
 from bot.limits import REPLY
-from bot.settings import Settings
 from quotes.store import Store
-from quotes.subscribers import Subscribers
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def store(context: Context) -> Store:
     return context.bot_data["store"]
 
 
-def settings(context: Context) -> Settings:
+def settings(context: Context) -> BotSettings:
     return context.bot_data["settings"]
 
 

@@ -16,6 +16,7 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 
+from bot.delivery.subscribers import Subscribed
 from bot.handlers.common import (
     NO_PREVIEW,
     Context,
@@ -31,13 +32,12 @@ from bot.handlers.common import (
     subscribers,
     today,
 )
-from bot.messages import fitting_provenance, inline_markup, quote_message, shared_quote_id, snippet
+from bot.messages import fitting_provenance, heading, inline_markup, quote_message, shared_quote_id, snippet
 from quotes.curation import is_id
-from quotes.dates import PartialDate
+from quotes.dates import parse_time_of_day
 from quotes.model import Quote
 from quotes.search import MAX_RESULTS, random_quote, search
 from quotes.selection import NoQuoteError
-from quotes.subscribers import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,6 @@ async def send_quote(
     await reply(update, context, message.html, markup)
 
 
-def todays_heading(day: dt.date) -> str:
-    return f"Quote of the day · {PartialDate(day.year, day.month, day.day).human()}"
-
-
 def todays_quote(context: Context) -> Quote | None:
     """Return today's quote, fixing the day's pick if the publish has not yet (None: no quotes)."""
     day = today(context)
@@ -119,7 +115,7 @@ async def send_today(update: Update, context: Context, extra_row=None) -> None:
     if quote is None:
         await reply(update, context, "There is no quote to show yet.")
         return
-    await send_quote(update, context, quote, todays_heading(today(context)), extra_row)
+    await send_quote(update, context, quote, heading(today(context)), extra_row)
 
 
 def visible_quote(context: Context, quote_id: str) -> Quote | None:
@@ -283,7 +279,7 @@ async def subscribe_chat(update: Update, context: Context) -> str | None:
     subscriber = subs.get(chat.id)
     when = _when(context, subscriber.delivery_time, subscriber.timezone)
     who = "This group is" if is_group(update) else "You are"
-    if outcome is Outcome.ALREADY:
+    if outcome is Subscribed.ALREADY:
         return f"{who} already subscribed: the quote comes {when}. /unsubscribe to stop."
     return f"{who} subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it."
 
@@ -321,13 +317,7 @@ def parse_time(args: list[str]) -> tuple[dt.time | None, str | None]:
         return None, None
     if not 1 <= len(args) <= 2:
         raise ValueError("give a time as HH:MM and, if you like, a timezone")
-    hours, _, minutes = args[0].partition(":")
-    digits = f"{hours}{minutes}"
-    if not (digits.isascii() and digits.isdigit() and len(minutes) == 2 and 1 <= len(hours) <= 2):
-        raise ValueError(f"“{args[0]}” is not a time as HH:MM")
-    if not (int(hours) < 24 and int(minutes) < 60):
-        raise ValueError(f"“{args[0]}” is not a time of day (00:00 to 23:59)")
-    at = dt.time(int(hours), int(minutes))
+    at = parse_time_of_day(args[0])
     if len(args) == 1:
         return at, None
     zone = args[1]

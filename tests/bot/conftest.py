@@ -17,11 +17,11 @@ from telegram.ext import Application
 
 from bot.app import build_application, set_commands
 from bot.limits import LimitSettings
-from bot.settings import Settings
 from emulator import Emulator
 from emulator.pytest_plugin import emulator
-from quotes import schema as t
+from qotd.settings import Settings
 from quotes.store import Store
+from quotes.store import schema as t
 from tests.conftest import NOW
 
 __all__ = ["emulator"]

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
+from bot.delivery.subscribers import Subscribers
 from bot.handlers.admins import REFUSED
-from quotes import schema as t
 from quotes.dates import PartialDate
-from quotes.subscribers import Subscribers
+from quotes.store import schema as t
 from quotes.transfer import export_csv
 from tests.bot.conftest import buttons
 from tests.conftest import NOW

@@ -10,7 +10,7 @@ import pytest
 from telegram.error import RetryAfter
 
 from bot.app import SLOW_DOWN, build_application, set_commands
-from bot.limits import REPLY, TELEGRAM_RATE, LimitSettings, ReplyLimiter, UserThrottle
+from bot.limits import REPLY, TELEGRAM, LimitSettings, ReplyLimiter, UserThrottle
 from tests.conftest import NOW
 
 
@@ -69,7 +69,7 @@ async def test_replies_together_never_take_more_than_their_share(fake):
         in_window = sum(start <= t < start + 1 for t in times)
         assert in_window <= 10 + 5
     assert times[-1] == pytest.approx((200 - 10) / 5)
-    assert LimitSettings(reply_rate=5).broadcast_rate == TELEGRAM_RATE - 5
+    assert LimitSettings(reply_rate=5).broadcast_rate == TELEGRAM.bot_wide - 5
 
 
 async def test_the_broadcast_and_other_calls_pass_straight_through(fake):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.delivery.subscribers import Subscribers
 from bot.handlers.readers import SUBSCRIBE
 from bot.messages import ANOTHER, quote_message
-from quotes.subscribers import Subscribers
 from tests.bot.conftest import buttons
 from tests.conftest import NOW
 

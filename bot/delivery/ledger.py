@@ -1,0 +1,473 @@
+"""The delivery ledger: one row per (date, chat) saying what became of that day's message.
+
+It also streams the active subscribers, marks them inactive when Telegram says the bot was
+blocked, and follows a group's migration to a supergroup. The ledger's SQL lives here (the
+subscribers' own in bot/delivery/subscribers.py); time is passed in. The scheduler's
+leadership lock is the service's (qotd/leadership.py).
+
+Statuses (see docs/delivery.md for the argument):
+    pending    due, not yet attempted
+    sending    committed *before* the request; a row left here by a crash may have been sent
+    sent       Telegram answered with a message id
+    blocked    403: the bot was blocked or removed; the subscriber is made inactive
+    migrated   the group became a supergroup; the delivery moved to a row for the new id
+    failed     permanent error, or retries used up (the error is kept)
+    uncertain  the request may have reached Telegram but no answer came (not resent by default)
+    skipped    due longer ago than the catch-up window allows
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.delivery.subscribers import Subscribers
+from quotes.store import Store
+from quotes.store import schema as t
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+BLOCKED = "blocked"
+MIGRATED = "migrated"
+FAILED = "failed"
+UNCERTAIN = "uncertain"
+SKIPPED = "skipped"
+STATUSES = (PENDING, SENDING, SENT, BLOCKED, MIGRATED, FAILED, UNCERTAIN, SKIPPED)
+FINAL = frozenset({SENT, BLOCKED, MIGRATED, FAILED, UNCERTAIN, SKIPPED})
+
+_d = t.deliveries
+_s = t.subscribers
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An active subscriber as the broadcast sees it (the full record: subscribers.Subscriber)."""
+
+    chat_id: int
+    kind: str
+    delivery_time: str | None
+    timezone: str | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """Subscribers who share a delivery time and timezone (None: the service's own)."""
+
+    delivery_time: str | None
+    timezone: str | None
+
+
+@dataclass(frozen=True)
+class Due:
+    """A delivery row that is ready to go."""
+
+    date: dt.date
+    chat_id: int
+    quote_id: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery: a final status, or PENDING to hand it back unsent."""
+
+    date: dt.date
+    chat_id: int
+    status: str
+    message_id: int | None = None
+    error: str | None = None
+
+    def __post_init__(self):
+        if self.status not in STATUSES or self.status == SENDING:
+            raise ValueError(f"{self.status!r} is not an outcome")
+
+
+def _insert(dialect: str, table: sa.Table):
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def _is(column, value):
+    return column.is_(None) if value is None else column == value
+
+
+class Ledger:
+    """The deliveries and subscribers tables, as the delivery engine uses them."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # --- subscribers -----------------------------------------------------------------------
+
+    def active_subscribers(self, batch: int = 1000) -> Iterator[Recipient]:
+        """Yield the active subscribers in chat id order, `batch` rows per query (keyset)."""
+        after: int | None = None
+        while True:
+            query = (
+                sa.select(_s.c.chat_id, _s.c.kind, _s.c.delivery_time, _s.c.timezone)
+                .where(_s.c.active.is_(True))
+                .order_by(_s.c.chat_id)
+                .limit(batch)
+            )
+            if after is not None:
+                query = query.where(_s.c.chat_id > after)
+            with self.store.read() as conn:
+                rows = conn.execute(query).all()
+            for row in rows:
+                yield Recipient(row.chat_id, row.kind, row.delivery_time, row.timezone)
+            if len(rows) < batch:
+                return
+            after = rows[-1].chat_id
+
+    def groups(self) -> list[Group]:
+        """Return the distinct (delivery time, timezone) pairs of the active subscribers."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                sa.select(_s.c.delivery_time, _s.c.timezone).where(_s.c.active.is_(True)).distinct()
+            ).all()
+        return sorted(
+            (Group(r.delivery_time, r.timezone) for r in rows),
+            key=lambda g: (str(g.delivery_time), str(g.timezone)),
+        )
+
+    # --- planning deliveries ---------------------------------------------------------------
+
+    def plan(
+        self,
+        day: dt.date,
+        quote_id: str,
+        group: Group,
+        due_at: dt.datetime,
+        status: str,
+        now: dt.datetime,
+        batch: int = 5000,
+    ) -> int:
+        """Add a row for `day` for every active subscriber of `group` subscribed by `due_at`.
+
+        Rows that exist are left alone, so planning twice changes nothing. Works through the
+        subscribers `batch` at a time (keyset on chat id), each batch its own transaction.
+        Returns the number of rows added.
+        """
+        if status not in (PENDING, SKIPPED):
+            raise ValueError(f"a delivery is planned as pending or skipped, not {status!r}")
+        where = [
+            _s.c.active.is_(True),
+            _is(_s.c.delivery_time, group.delivery_time),
+            _is(_s.c.timezone, group.timezone),
+            _s.c.subscribed_at <= due_at,
+        ]
+        added = 0
+        after: int | None = None
+        while True:
+            bound = [*where, _s.c.chat_id > after] if after is not None else where
+            with self.store.write() as conn:
+                last = conn.scalar(
+                    sa.select(_s.c.chat_id).where(*bound).order_by(_s.c.chat_id).offset(batch - 1).limit(1)
+                )
+                chunk = [*bound, _s.c.chat_id <= last] if last is not None else bound
+                rows = sa.select(
+                    sa.literal(day, sa.Date).label("date"),
+                    _s.c.chat_id,
+                    sa.literal(quote_id, sa.String).label("quote_id"),
+                    sa.literal(status, sa.String).label("status"),
+                    sa.literal(0, sa.Integer).label("attempts"),
+                    sa.literal(due_at, t.UTCDateTime).label("due_at"),
+                    sa.literal(now, t.UTCDateTime).label("updated_at"),
+                ).where(*chunk)
+                stmt = (
+                    _insert(conn.dialect.name, _d)
+                    .from_select(
+                        ["date", "chat_id", "quote_id", "status", "attempts", "due_at", "updated_at"], rows
+                    )
+                    .on_conflict_do_nothing(index_elements=[_d.c.date, _d.c.chat_id])
+                    .returning(_d.c.chat_id)  # psycopg gives no rowcount for INSERT ... SELECT
+                )
+                added += len(conn.execute(stmt).all())
+            if last is None:
+                return added
+            after = last
+
+    def add(
+        self, day: dt.date, chat_id: int, quote_id: str, due_at: dt.datetime, now: dt.datetime, status=PENDING
+    ) -> bool:
+        """Add one row (a channel's post, a migrated group's new id); False if it exists."""
+        with self.store.write() as conn:
+            return self._add(conn, day, chat_id, quote_id, due_at, now, status)
+
+    def _add(self, conn, day, chat_id, quote_id, due_at, now, status) -> bool:
+        stmt = (
+            _insert(conn.dialect.name, _d)
+            .values(
+                date=day,
+                chat_id=chat_id,
+                quote_id=quote_id,
+                status=status,
+                attempts=0,
+                due_at=due_at,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[_d.c.date, _d.c.chat_id])
+            .returning(_d.c.chat_id)
+        )
+        return conn.execute(stmt).first() is not None
+
+    def skip_overdue(self, due_before: dt.datetime, now: dt.datetime, since: dt.date | None = None) -> int:
+        """Mark pending rows (of dates from `since`) due before `due_before` skipped: too late."""
+        skipped = 0
+        with self.store.write() as conn:
+            for day in self._dates(conn, since, now):
+                skipped += conn.execute(
+                    _d.update()
+                    .where(_d.c.date == day, _d.c.status == PENDING, _d.c.due_at < due_before)
+                    .values(status=SKIPPED, error="past the catch-up window", updated_at=now)
+                ).rowcount
+        return skipped
+
+    @staticmethod
+    def _dates(conn, since: dt.date | None, now: dt.datetime) -> list[dt.date]:
+        """The dates from `since` to the day after `now` (local dates run up to a day ahead of UTC).
+
+        Each query then names one date, so the (date, status) index finds just that date's
+        pending rows. Without `since`: every date that has rows.
+        """
+        if since is None:
+            return sorted(conn.scalars(sa.select(_d.c.date).distinct()))
+        last = now.date() + dt.timedelta(days=1)
+        return [since + dt.timedelta(days=n) for n in range((last - since).days + 1)]
+
+    def recover(self, now: dt.datetime, retry_uncertain: bool, due_after: dt.datetime) -> tuple[int, int]:
+        """After a crash: rows left in `sending` become uncertain.
+
+        With `retry_uncertain`, uncertain rows due after `due_after` go back to pending (a
+        resend risks a duplicate). Returns (rows made uncertain, rows handed back to pending).
+        """
+        with self.store.write() as conn:
+            uncertain = conn.execute(
+                _d.update()
+                .where(_d.c.status == SENDING)
+                .values(status=UNCERTAIN, error="interrupted while sending", updated_at=now)
+            ).rowcount
+            retried = 0
+            if retry_uncertain:
+                retried = conn.execute(
+                    _d.update()
+                    .where(_d.c.status == UNCERTAIN, _d.c.due_at >= due_after)
+                    .values(status=PENDING, updated_at=now)
+                ).rowcount
+        return uncertain, retried
+
+    # --- delivering ------------------------------------------------------------------------
+
+    def pending_dates(self, now: dt.datetime, since: dt.date | None = None) -> list[dt.date]:
+        """Return the dates (from `since`) that have pending rows due by `now`, oldest first."""
+        with self.store.read() as conn:
+            return [
+                day
+                for day in self._dates(conn, since, now)
+                if conn.scalar(
+                    sa.select(_d.c.chat_id)
+                    .where(_d.c.date == day, _d.c.status == PENDING, _d.c.due_at <= now)
+                    .limit(1)
+                )
+                is not None
+            ]
+
+    def due(self, day: dt.date, now: dt.datetime, after: int | None, limit: int) -> list[Due]:
+        """Return up to `limit` pending rows of `day` due by `now`, chat ids above `after`."""
+        query = (
+            sa.select(_d.c.date, _d.c.chat_id, _d.c.quote_id, _d.c.attempts)
+            .where(_d.c.date == day, _d.c.status == PENDING, _d.c.due_at <= now)
+            .order_by(_d.c.chat_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(_d.c.chat_id > after)
+        with self.store.read() as conn:
+            return [Due(r.date, r.chat_id, r.quote_id, r.attempts) for r in conn.execute(query)]
+
+    def count_due(self, now: dt.datetime, since: dt.date | None = None) -> int:
+        """Return how many pending rows (of dates from `since`) are due by `now`."""
+        with self.store.read() as conn:
+            return sum(
+                conn.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(_d)
+                    .where(_d.c.date == day, _d.c.status == PENDING, _d.c.due_at <= now)
+                )
+                for day in self._dates(conn, since, now)
+            )
+
+    def claim(self, keys: Iterable[tuple[dt.date, int]], now: dt.datetime) -> set[tuple[dt.date, int]]:
+        """Move pending rows to `sending` (committed before any request); return those moved."""
+        return self.apply([], list(keys), now)
+
+    def apply(
+        self, outcomes: list[Outcome], claims: list[tuple[dt.date, int]], now: dt.datetime
+    ) -> set[tuple[dt.date, int]]:
+        """In one transaction: write outcomes (blocked subscribers become inactive), then claim rows.
+
+        The delivery engine's group commit: one commit per batch of finished and starting sends.
+        Returns the claimed keys.
+        """
+        claimed = set()
+        with self.store.write() as conn:
+            if outcomes:
+                conn.execute(self._record_stmt, self._record_params(outcomes, now))
+                blocked = [o.chat_id for o in outcomes if o.status == BLOCKED]
+                if blocked:
+                    conn.execute(
+                        _s.update()
+                        .where(_s.c.chat_id.in_(blocked), _s.c.active.is_(True))
+                        .values(active=False, inactive_reason="blocked", updated_at=now)
+                    )
+            by_day: dict[dt.date, list[int]] = {}
+            for day, chat_id in claims:
+                by_day.setdefault(day, []).append(chat_id)
+            for day, chat_ids in by_day.items():
+                moved = conn.scalars(
+                    _d.update()
+                    # status through a function: the planner then probes the primary key per
+                    # chat id instead of walking every pending row of the date (index on
+                    # (date, status)), which made each claim O(pending rows) on SQLite.
+                    .where(
+                        _d.c.date == day, _d.c.chat_id.in_(chat_ids), sa.func.lower(_d.c.status) == PENDING
+                    )
+                    .values(status=SENDING, attempts=_d.c.attempts + 1, updated_at=now)
+                    .returning(_d.c.chat_id)
+                )
+                claimed.update((day, chat_id) for chat_id in moved)
+        return claimed
+
+    def record(self, outcomes: Iterable[Outcome], now: dt.datetime) -> None:
+        """Write the outcomes of sends in one transaction (only over rows in `sending`)."""
+        params = self._record_params(outcomes, now)
+        if params:
+            with self.store.write() as conn:
+                conn.execute(self._record_stmt, params)
+
+    @staticmethod
+    def _record_params(outcomes: Iterable[Outcome], now: dt.datetime) -> list[dict]:
+        return [
+            {
+                "k_date": o.date,
+                "k_chat": o.chat_id,
+                "v_status": o.status,
+                "v_message_id": o.message_id,
+                "v_error": o.error,
+                "v_updated_at": now,
+            }
+            for o in outcomes
+        ]
+
+    _record_stmt = (
+        _d.update()
+        .where(
+            _d.c.date == sa.bindparam("k_date"),
+            _d.c.chat_id == sa.bindparam("k_chat"),
+            _d.c.status == SENDING,
+        )
+        .values(
+            status=sa.bindparam("v_status"),
+            message_id=sa.bindparam("v_message_id"),
+            error=sa.bindparam("v_error"),
+            updated_at=sa.bindparam("v_updated_at"),
+        )
+    )
+
+    def migrate(self, day: dt.date, old: int, new: int, now: dt.datetime) -> bool:
+        """Record a group's migration: its row becomes `migrated`, a pending row for `new` is added.
+
+        The subscription moves too. Returns whether the new id's row was added (False: it
+        already had one, so nothing more is sent).
+        """
+        Subscribers(self.store).migrate(old, new, now)
+        with self.store.write() as conn:
+            row = conn.execute(sa.select(_d).where(_d.c.date == day, _d.c.chat_id == old)).one()
+            conn.execute(
+                _d.update()
+                .where(_d.c.date == day, _d.c.chat_id == old)
+                .values(status=MIGRATED, error=f"migrated to {new}", updated_at=now)
+            )
+            return self._add(conn, day, new, row.quote_id, row.due_at, now, PENDING)
+
+    # --- reading the ledger ----------------------------------------------------------------
+
+    def counts(self, day: dt.date) -> dict[str, int]:
+        """Return the number of rows of `day` in each status (every status present)."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                sa.select(_d.c.status, sa.func.count()).where(_d.c.date == day).group_by(_d.c.status)
+            ).all()
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({status: n for status, n in rows})
+        return counts
+
+    def get(self, day: dt.date, chat_id: int):
+        """Return one row (date, chat_id, quote_id, status, message_id, attempts, error, ...)."""
+        with self.store.read() as conn:
+            return conn.execute(sa.select(_d).where(_d.c.date == day, _d.c.chat_id == chat_id)).first()
+
+    def rows(self, day: dt.date, batch: int = 5000) -> Iterator:
+        """Yield every row of `day` in chat id order (keyset batches)."""
+        after = None
+        while True:
+            query = sa.select(_d).where(_d.c.date == day).order_by(_d.c.chat_id).limit(batch)
+            if after is not None:
+                query = query.where(_d.c.chat_id > after)
+            with self.store.read() as conn:
+                rows = conn.execute(query).all()
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].chat_id
+
+    def subscriber(self, chat_id: int):
+        with self.store.read() as conn:
+            return conn.execute(sa.select(_s).where(_s.c.chat_id == chat_id)).first()
+
+
+def add_subscribers(
+    store: Store,
+    chat_ids: Iterable[int],
+    now: dt.datetime,
+    *,
+    kind: str | None = None,
+    delivery_time: str | None = None,
+    timezone: str | None = None,
+    batch: int = 10000,
+) -> int:
+    """Insert active subscribers in bulk (tests and benchmarks; the bot has its own /start)."""
+    added = 0
+    chunk: list[dict] = []
+
+    def flush():
+        nonlocal added
+        if chunk:
+            with store.write() as conn:
+                conn.execute(_s.insert(), chunk)
+            added += len(chunk)
+            chunk.clear()
+
+    for chat_id in chat_ids:
+        chunk.append(
+            {
+                "chat_id": chat_id,
+                "kind": kind or ("private" if chat_id > 0 else "group"),
+                "title": None,
+                "active": True,
+                "delivery_time": delivery_time,
+                "timezone": timezone,
+                "subscribed_at": now,
+                "updated_at": now,
+                "inactive_reason": None,
+                "migrated_to": None,
+            }
+        )
+        if len(chunk) >= batch:
+            flush()
+    flush()
+    return added

@@ -1,0 +1,5 @@
+import sys
+
+from qotd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,414 @@
+"""The scheduler: what is due when, decided from the clock and the ledger, run by one leader.
+
+APScheduler only wakes the service up (at the next due instant, and once a minute as a safety
+net); every wake-up works out from the clock and the delivery ledger what is due, so a run that
+starts late, or never, loses nothing: the next wake-up finds the same work. The due-time
+arithmetic is pure (time passed in) and lives at the top of this module.
+
+Policy (docs/delivery.md):
+- the service's publish: at PUBLISH_TIME in TIMEZONE fix the day's quote, post it to
+  CHANNEL_IDS, run the `on_publish` callbacks (the feeds), deliver to the subscribers;
+- a subscriber with their own time/timezone gets, at that local time, the quote of *their*
+  local date; one ledger row per (date, chat) makes it once a day whatever the clocks do;
+- a wall-clock time that does not exist (spring forward) is read with the offset before the
+  change, so 02:30 becomes 03:30; one that happens twice (fall back) means the first;
+- catch-up: a delivery at most CATCH_UP_HOURS late still goes out; an older one is recorded
+  `skipped`. Dates due more than CATCH_UP_HOURS + 24 h ago are not looked at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from telegram import Bot
+
+from bot.delivery.broadcast import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
+from bot.delivery.ledger import PENDING, SKIPPED, Group, Ledger
+from qotd.leadership import Leadership, leadership_for
+from qotd.settings import Settings
+from quotes.dates import parse_time_of_day
+from quotes.model import Pick
+from quotes.store import Store
+
+log = logging.getLogger(__name__)
+
+LOOKBACK_EXTRA = dt.timedelta(hours=24)
+WAKE_EVERY = 60.0  # seconds: the safety-net wake-up
+
+OnPublish = Callable[[dt.date, Pick], Awaitable[None] | None]
+
+# --- due times: pure functions -----------------------------------------------------------------
+
+
+def due_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """Return the UTC instant of wall-clock `at` on `day` in `zone`.
+
+    A time skipped by a spring-forward change is read with the offset before the change (02:30
+    → 03:30 new time); a time that happens twice on a fall-back day means its first occurrence.
+    """
+    return dt.datetime.combine(day, at, tzinfo=zone).replace(fold=0).astimezone(dt.UTC)
+
+
+def due_dates(
+    at: dt.time, zone: ZoneInfo, now: dt.datetime, lookback: dt.timedelta
+) -> list[tuple[dt.date, dt.datetime]]:
+    """Return the (local date, due instant) pairs due by `now` and no older than `lookback`."""
+    first = (now - lookback).astimezone(zone).date() - dt.timedelta(days=1)
+    last = now.astimezone(zone).date()
+    result = []
+    day = first
+    while day <= last:
+        due = due_instant(day, at, zone)
+        if now - lookback <= due <= now:
+            result.append((day, due))
+        day += dt.timedelta(days=1)
+    return result
+
+
+def next_due(at: dt.time, zone: ZoneInfo, now: dt.datetime) -> dt.datetime:
+    """Return the first due instant after `now`."""
+    day = now.astimezone(zone).date()
+    while True:
+        due = due_instant(day, at, zone)
+        if due > now:
+            return due
+        day += dt.timedelta(days=1)
+
+
+def catch_up_status(due: dt.datetime, now: dt.datetime, catch_up: dt.timedelta) -> str:
+    """Return PENDING if a delivery due at `due` may still go out at `now`, else SKIPPED."""
+    return PENDING if now - due <= catch_up else SKIPPED
+
+
+def group_schedule(group: Group, settings: Settings) -> tuple[dt.time, ZoneInfo]:
+    """Return a group's wall-clock time and zone (the service's where the subscriber has none)."""
+    zone = settings.timezone
+    if group.timezone:
+        try:
+            zone = ZoneInfo(group.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("subscribers with unknown timezone %r get the service's", group.timezone)
+    at = settings.publish_time
+    if group.delivery_time:
+        try:
+            at = parse_time_of_day(group.delivery_time)
+        except ValueError:
+            log.warning("subscribers with bad delivery time %r get the publish time", group.delivery_time)
+    return at, zone
+
+
+def scheduler_service(
+    settings: Settings, store: Store, on_publish: Iterable[OnPublish] = ()
+) -> SchedulerService:
+    """Return the scheduler as `qotd serve` runs it, with a broadcast Bot of its own.
+
+    Without BOT_TOKEN it only publishes: fixes the day's quote and runs `on_publish`.
+    """
+    pacing = Pacing.for_settings(settings.allow_paid_broadcast)
+    bot = delivery_bot(settings.bot_token, settings.telegram_api_url, pacing) if settings.bot_token else None
+    return SchedulerService(settings, store, bot, on_publish=on_publish, pacing=pacing, manage_bot=True)
+
+
+# --- the service -------------------------------------------------------------------------------
+
+
+class SchedulerService:
+    """The daily publish and the deliveries, active in one instance only.
+
+    The service interface `qotd serve` uses: `await start()`, `await stop()`, `state`
+    ("stopped", "standby", "leader").
+    """
+
+    name = "scheduler"  # how /healthz lists it
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        bot: Bot | None,
+        *,
+        on_publish: Iterable[OnPublish] = (),
+        manage_bot: bool = False,
+        clock: Clock = utcnow,
+        pacing: Pacing | None = None,
+        leadership: Leadership | None = None,
+        standby_poll: float = 5.0,
+        wake_every: float = WAKE_EVERY,
+    ):
+        self.settings = settings
+        self.store = store
+        self.bot = bot
+        self.on_publish = list(on_publish)
+        self.manage_bot = manage_bot
+        self.clock = clock
+        self.pacing = pacing or Pacing.for_settings(settings.allow_paid_broadcast)
+        self.ledger = Ledger(store)
+        self.leadership = leadership
+        self.standby_poll = standby_poll
+        self.wake_every = wake_every
+        self.state = "stopped"
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="scheduler-db")
+        self._planned: set[tuple[dt.date, Group]] = set()
+        self._published: set[dt.date] = set()
+        self._groups: list[Group] = []
+        self._broadcast_more = False
+        self._channels: dict[int | str, int] = {}
+        self._apscheduler: AsyncIOScheduler | None = None
+        self._watch: asyncio.Task | None = None
+        self._broadcast: Broadcast | None = None
+        self._broadcast_task: asyncio.Task | None = None
+        self._tick_lock = asyncio.Lock()
+        self.last_report: Report | None = None
+
+    @property
+    def catch_up(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.settings.catch_up_hours)
+
+    async def _db(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start: become leader if nobody is, else stand by and take over when the leader dies."""
+        if self.state != "stopped":
+            return
+        if self.leadership is None:
+            self.leadership = leadership_for(self.store)
+        if self.manage_bot and self.bot is not None:
+            try:
+                await self.bot.initialize()
+            except Exception as exc:  # Telegram unreachable now: sends will retry, then fail
+                log.warning("scheduler: could not reach the Bot API at start: %s", exc)
+        self.state = "standby"
+        self._watch = asyncio.create_task(self._keep_leadership(), name="scheduler-leadership")
+        await asyncio.sleep(0)
+
+    async def stop(self) -> None:
+        """Stop within 10 seconds: the broadcast ends with the ledger consistent, the lock is freed."""
+        if self.state == "stopped":
+            return
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
+        await self._step_down()
+        if self.leadership is not None:
+            await self._db(self.leadership.release)
+        if self.manage_bot and self.bot is not None:
+            with contextlib.suppress(Exception):
+                await self.bot.shutdown()
+        self.executor.shutdown(wait=True)
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="scheduler-db")
+        self.state = "stopped"
+
+    async def _keep_leadership(self) -> None:
+        said_standby = False
+        while True:
+            if self.state == "standby":
+                if await self._db(self.leadership.try_acquire):
+                    await self._become_leader()
+                elif not said_standby:
+                    log.info("scheduler: standing by: another instance is the leader")
+                    said_standby = True
+            elif not await self._db(self.leadership.holds):
+                log.error("scheduler: lost the leadership lock; standing by")
+                await self._step_down()
+                self.state = "standby"
+            await asyncio.sleep(self.standby_poll)
+
+    async def _become_leader(self) -> None:
+        now = self.clock()
+        uncertain, retried = await self._db(
+            self.ledger.recover, now, self.settings.retry_uncertain, now - self.catch_up
+        )
+        self.state = "leader"
+        log.info(
+            "scheduler: leader now; %d interrupted sends recorded uncertain, %d uncertain handed back",
+            uncertain,
+            retried,
+        )
+        self._planned.clear()
+        self._published.clear()
+        scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        # misfire_grace_time=None: a wake-up that starts late still runs (APScheduler's
+        # default of 1 second would drop it); coalesce: several missed ones run once.
+        scheduler.add_job(
+            self.wake,
+            IntervalTrigger(seconds=self.wake_every),
+            id="safety-net",
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.start()
+        self._apscheduler = scheduler
+        await self.wake()
+
+    async def _step_down(self) -> None:
+        if self._apscheduler is not None:
+            self._apscheduler.shutdown(wait=False)
+            self._apscheduler = None
+        await self.stop_broadcast_and_wait()
+        if self.state == "leader":
+            self.state = "standby"
+
+    def stop_broadcast(self) -> None:
+        if self._broadcast is not None:
+            self._broadcast.stop()
+
+    async def stop_broadcast_and_wait(self) -> None:
+        self.stop_broadcast()
+        if self._broadcast_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._broadcast_task
+
+    # --- the work --------------------------------------------------------------------------
+
+    async def wake(self) -> None:
+        """Work out what is due now, start delivering it, and set the next wake-up."""
+        if self.state != "leader":
+            return
+        async with self._tick_lock:
+            now = self.clock()
+            try:
+                await self.tick(now)
+            except Exception:
+                log.exception("scheduler: wake-up failed; the next one tries again")
+            self._start_broadcast()
+            self._schedule_next(now)
+
+    async def tick(self, now: dt.datetime) -> None:
+        """Plan everything due by `now`: the publish, the channels, every subscriber group."""
+        lookback = self.catch_up + LOOKBACK_EXTRA
+        settings = self.settings
+        publishes = due_dates(settings.publish_time, settings.timezone, now, lookback)
+        for day, due in publishes:
+            if day not in self._published:
+                # Feeds show every fixed day, so rebuilding them once, for the latest, is enough.
+                await self._publish(day, due, now, callbacks=day == publishes[-1][0])
+        if self.bot is None:  # Telegram is off: the quote is fixed and the feeds rebuilt, no more
+            return
+        groups = self._groups = await self._db(self.ledger.groups)
+        for group in groups:
+            at, zone = group_schedule(group, settings)
+            for day, due in due_dates(at, zone, now, lookback):
+                if (day, group) in self._planned:
+                    continue
+                pick = await self._db(self.store.pick_for, day, now)
+                status = catch_up_status(due, now, self.catch_up)
+                added = await self._db(self.ledger.plan, day, pick.quote.id, group, due, status, now)
+                if added:
+                    log.info("scheduler: %s: %d deliveries %s (due %s)", day, added, status, due.isoformat())
+                self._planned.add((day, group))
+        since = (now - lookback).date() - dt.timedelta(days=LOOK_BACK_DAYS)
+        skipped = await self._db(self.ledger.skip_overdue, now - self.catch_up, now, since)
+        if skipped:
+            log.warning(
+                "scheduler: %d deliveries past the %s catch-up window recorded skipped",
+                skipped,
+                self.catch_up,
+            )
+
+    async def _publish(self, day: dt.date, due: dt.datetime, now: dt.datetime, callbacks: bool) -> None:
+        pick = await self._db(self.store.pick_for, day, now)
+        status = catch_up_status(due, now, self.catch_up)
+        log.info("scheduler: publishing %s: quote %s", day, pick.quote.id)
+        for channel in self.settings.channel_ids if self.bot is not None else ():
+            chat_id = await self._channel_id(channel)
+            if chat_id is not None:
+                await self._db(self.ledger.add, day, chat_id, pick.quote.id, due, now, status)
+        for callback in self.on_publish if callbacks else ():
+            try:
+                result = callback(day, pick)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("scheduler: on_publish callback %r failed for %s", callback, day)
+        self._published.add(day)
+
+    async def _channel_id(self, channel: int | str) -> int | None:
+        if isinstance(channel, int):
+            return channel
+        if channel not in self._channels:
+            try:
+                self._channels[channel] = (await self.bot.get_chat(channel)).id
+            except Exception as exc:
+                log.error("scheduler: cannot resolve channel %s: %s", channel, exc)
+                return None
+        return self._channels[channel]
+
+    def _start_broadcast(self) -> None:
+        if self.bot is None:
+            return
+        if self._broadcast_task is not None and not self._broadcast_task.done():
+            self._broadcast_more = True
+            return
+        self._broadcast_more = False
+        self._broadcast = Broadcast(self.bot, self.store, self.pacing, clock=self.clock)
+        self._broadcast_task = asyncio.create_task(self._run_broadcast(), name="broadcast")
+
+    async def _run_broadcast(self) -> None:
+        while True:
+            try:
+                self.last_report = await self._broadcast.run()
+            except Exception:
+                log.exception("scheduler: the broadcast failed; the next wake-up resumes it")
+                return
+            # Rows planned while it ran are picked up by a new pass (unless we are stopping).
+            if not self._broadcast_more or self._broadcast.stopping or self.state != "leader":
+                return
+            self._broadcast_more = False
+            self._broadcast = Broadcast(self.bot, self.store, self.pacing, clock=self.clock)
+
+    def _schedule_next(self, now: dt.datetime) -> None:
+        if self._apscheduler is None:
+            return
+        times = [next_due(self.settings.publish_time, self.settings.timezone, now)]
+        for group in self._groups:
+            at, zone = group_schedule(group, self.settings)
+            times.append(next_due(at, zone, now))
+        wake_at = min(times)
+        # The wake-up's own clock is real time; convert from ours (tests and --now shift it).
+        real = wake_at - (now - utcnow())
+        self._apscheduler.add_job(
+            self.wake,
+            DateTrigger(run_date=real),
+            id="next-due",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    async def run_once(self, wait_for_leadership: bool = True) -> Report:
+        """Become leader, plan and deliver everything due now, release; return the report."""
+        if self.leadership is None:
+            self.leadership = leadership_for(self.store)
+        while not await self._db(self.leadership.try_acquire):
+            if not wait_for_leadership:
+                raise RuntimeError("another scheduler is the leader")
+            await asyncio.sleep(self.standby_poll)
+        try:
+            now = self.clock()
+            await self._db(self.ledger.recover, now, self.settings.retry_uncertain, now - self.catch_up)
+            self.state = "leader"
+            await self.tick(now)
+            if self.bot is None:
+                return Report()
+            self._broadcast = Broadcast(self.bot, self.store, self.pacing, clock=self.clock)
+            self.last_report = await self._broadcast.run()
+            return self.last_report
+        finally:
+            self.state = "stopped"
+            await self._db(self.leadership.release)
+            self.executor.shutdown(wait=True)

@@ -1,0 +1,25 @@
+"""The store: the engine, the schema and its migrations, and the queries of quotes, sources and picks.
+
+`Store` (quotes/store/db.py) is what the rest of the service holds; `create_engine` and
+`database_url` (engine.py) turn a DATABASE_URL into an engine; rows.py maps rows to the model.
+"""
+
+from quotes.model import ADMIN, CURATED
+from quotes.selection import NoQuoteError
+from quotes.store.db import LoadReport, NotFound, SchemaOutdated, Store
+from quotes.store.engine import create_engine, database_url
+from quotes.store.rows import quote_from_row, source_from_row
+
+__all__ = [
+    "ADMIN",
+    "CURATED",
+    "LoadReport",
+    "NoQuoteError",
+    "NotFound",
+    "SchemaOutdated",
+    "Store",
+    "create_engine",
+    "database_url",
+    "quote_from_row",
+    "source_from_row",
+]

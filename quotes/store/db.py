@@ -1,0 +1,484 @@
+"""The store: the quotes, sources, speakers, picks and audit log, behind methods that take the time.
+
+This module holds those tables' SQL; the schema and its migrations sit beside it
+(quotes/store/schema.py, quotes/store/migrations/). Two other places query the same database
+for a job of their own: quotes/search.py (finding quotes) and bot/delivery/ (the subscribers
+and the delivery ledger).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+import quotes.store.migrations
+from quotes.corpus import Corpus
+from quotes.model import CURATED, Pick, Quote, Source, Speaker
+from quotes.selection import WINDOW, Ranked, choose, shuffle_key
+from quotes.store import schema as t
+from quotes.store.engine import create_engine
+from quotes.store.rows import digest, quote_fields, quote_from_row, source_fields, source_from_row
+from quotes.transfer import quote_record
+
+# Serialises picks on PostgreSQL (pg_advisory_xact_lock key; "qotd" in ASCII).
+_PICK_LOCK = 0x716F7464
+
+
+class SchemaOutdated(RuntimeError):
+    """The database schema is older than the code; the message says how to fix it."""
+
+
+class NotFound(LookupError):
+    """A quote, source or date that the store does not have."""
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept: tuple[str, ...] = ()  # curated quotes an admin has edited: left as the admin made them
+
+    def __str__(self) -> str:
+        text = f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
+        return text + (f", {len(self.kept)} kept as admins edited them" if self.kept else "")
+
+
+class Store:
+    """Everything the service keeps, behind methods that take the time as an argument."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, url: str) -> Store:
+        return cls(create_engine(url))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """Open a write transaction (on SQLite, one that holds the write lock from the start)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(qotd_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # --- schema ----------------------------------------------------------------------------
+
+    def _alembic(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(Path(quotes.store.migrations.__file__).parent))
+        return config
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str:
+        return ScriptDirectory.from_config(self._alembic()).get_current_head()
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Apply every pending migration; return the revisions before and after."""
+        before = self.schema_revision()
+        config = self._alembic()
+        with self.write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        return before, self.head_revision()
+
+    def check_schema(self) -> None:
+        current, head = self.schema_revision(), self.head_revision()
+        if current != head:
+            raise SchemaOutdated(
+                f"the database schema is at revision {current or '(none)'} and this version "
+                f"of qotd needs {head}: run `qotd db upgrade`"
+            )
+
+    def prepare(self, corpus: Corpus, now: dt.datetime) -> LoadReport:
+        """Bring an embedded SQLite database up to date (check any other), then load the corpus."""
+        if self.is_sqlite:
+            self.upgrade()
+        else:
+            self.check_schema()
+        return self.load_corpus(corpus, now)
+
+    # --- the curated corpus ----------------------------------------------------------------
+
+    def load_corpus(self, corpus: Corpus, now: dt.datetime) -> LoadReport:
+        """Add and update the curated records; never touch what an admin added or edited."""
+        added = updated = unchanged = 0
+        kept: list[str] = []
+        with self.write() as conn:
+            for speaker in corpus.speakers:
+                values = {"aliases": list(speaker.aliases), "notes": list(speaker.notes)}
+                if conn.execute(
+                    sa.select(t.speakers.c.name).where(t.speakers.c.name == speaker.name)
+                ).first():
+                    conn.execute(t.speakers.update().where(t.speakers.c.name == speaker.name).values(values))
+                else:
+                    conn.execute(t.speakers.insert().values(name=speaker.name, **values))
+            # Sources a curated source cites come first, for the foreign key.
+            for source in sorted(corpus.sources, key=lambda s: s.cites is not None):
+                self._upsert_source(conn, source, now, curated_only=True)
+            cycle = self._current_cycle(conn)
+            existing = {
+                r.id: r
+                for r in conn.execute(
+                    sa.select(
+                        t.quotes.c.id, t.quotes.c.origin, t.quotes.c.admin_edited, t.quotes.c.curated_digest
+                    )
+                )
+            }
+            for quote in corpus.quotes:
+                fields = quote_fields(quote)
+                checked = digest(fields)
+                row = existing.get(quote.id)
+                if row is None:
+                    conn.execute(
+                        t.quotes.insert().values(
+                            id=quote.id,
+                            hidden=False,
+                            origin=CURATED,
+                            admin_edited=False,
+                            curated_digest=checked,
+                            created_at=now,
+                            updated_at=now,
+                            updated_by="corpus",
+                            cycle_due=cycle,
+                            shuffle_key=shuffle_key(quote.id, cycle),
+                            **fields,
+                        )
+                    )
+                    added += 1
+                elif row.origin != CURATED or row.admin_edited:
+                    kept.append(quote.id)
+                elif row.curated_digest == checked:
+                    unchanged += 1
+                else:
+                    conn.execute(
+                        t.quotes.update()
+                        .where(t.quotes.c.id == quote.id)
+                        .values(curated_digest=checked, updated_at=now, updated_by="corpus", **fields)
+                    )
+                    updated += 1
+            report = LoadReport(added, updated, unchanged, tuple(kept))
+            if added or updated:
+                self._audit(conn, now, "corpus", "corpus.load", None, {"report": str(report)})
+        return report
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def quote(self, quote_id: str) -> Quote | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(t.quotes).where(t.quotes.c.id == quote_id)).first()
+        return quote_from_row(row) if row else None
+
+    def source(self, source_id: str) -> Source | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source_id)).first()
+        return source_from_row(row) if row else None
+
+    def provenance(self, quote: Quote) -> tuple[Source, Source | None]:
+        """Return a quote's source and the work it cites (if any)."""
+        with self.read() as conn:
+            ids = [quote.source] + ([quote.cites] if quote.cites else [])
+            rows = {
+                r.id: source_from_row(r)
+                for r in conn.execute(sa.select(t.sources).where(t.sources.c.id.in_(ids)))
+            }
+        return rows[quote.source], rows.get(quote.cites) if quote.cites else None
+
+    def record(self, quote: Quote) -> dict:
+        """Return a quote's JSON form (see quotes.transfer.quote_record)."""
+        return quote_record(quote, *self.provenance(quote))
+
+    def sources(self) -> list[Source]:
+        with self.read() as conn:
+            return [source_from_row(r) for r in conn.execute(sa.select(t.sources).order_by(t.sources.c.id))]
+
+    def speakers(self) -> list[Speaker]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.speakers).order_by(t.speakers.c.name))
+            return [Speaker(r.name, tuple(r.aliases), tuple(r.notes)) for r in rows]
+
+    def quotes(self, include_hidden: bool = True) -> Iterator[Quote]:
+        """Yield quotes in id order, streamed in batches."""
+        query = sa.select(t.quotes).order_by(t.quotes.c.id)
+        if not include_hidden:
+            query = query.where(t.quotes.c.hidden.is_(False))
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=1000).execute(query)
+            for row in result:
+                yield quote_from_row(row)
+
+    def unused_id(self, table: str, prefix: str) -> str:
+        """Return `prefix` and 8 random hex digits that no row of `table` ("quotes", "sources") has."""
+        column = {"quotes": t.quotes.c.id, "sources": t.sources.c.id}[table]
+        with self.read() as conn:
+            while True:
+                candidate = prefix + secrets.token_hex(4)
+                if conn.execute(sa.select(column).where(column == candidate)).first() is None:
+                    return candidate
+
+    # --- writing quotes --------------------------------------------------------------------
+
+    def _audit(self, conn, now, actor: str, action: str, target: str | None, details: dict) -> None:
+        conn.execute(
+            t.audit_log.insert().values(at=now, actor=actor, action=action, target=target, details=details)
+        )
+
+    def audit_log(self, limit: int = 100) -> list[dict]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    def _upsert_source(self, conn, source: Source, now: dt.datetime, curated_only: bool) -> str | None:
+        """Insert or update a source; return "add", "update" or None (unchanged or not ours).
+
+        curated_only: update only sources that came from the corpus (the corpus loader never
+        overwrites an admin's source).
+        """
+        fields = source_fields(source)
+        row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source.id)).first()
+        if row is None:
+            conn.execute(
+                t.sources.insert().values(
+                    id=source.id, origin=source.origin, created_at=now, updated_at=now, **fields
+                )
+            )
+            return "add"
+        if curated_only and row.origin != CURATED:
+            return None
+        if any(getattr(row, k) != v for k, v in fields.items()):
+            conn.execute(
+                t.sources.update().where(t.sources.c.id == source.id).values(updated_at=now, **fields)
+            )
+            return "update"
+        return None
+
+    def save(
+        self,
+        sources: Iterable[Source],
+        quotes_: Iterable[Quote],
+        actor: str,
+        now: dt.datetime,
+        action: str = "import",
+    ) -> dict[str, int]:
+        """Add or update sources and quotes in one transaction, as an admin's change.
+
+        Records that differ from what is stored are written (a curated quote then becomes
+        admin-edited, so the corpus loader keeps the admin's version); identical ones are
+        left alone. Every change goes to the audit log.
+        """
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
+        with self.write() as conn:
+            for source in sorted(sources, key=lambda s: s.cites is not None):
+                if change := self._upsert_source(conn, source, now, curated_only=False):
+                    self._audit(
+                        conn, now, actor, f"{action}.source.{change}", source.id, source_fields(source)
+                    )
+            cycle = self._current_cycle(conn)
+            for quote in quotes_:
+                fields = quote_fields(quote)
+                row = conn.execute(sa.select(t.quotes).where(t.quotes.c.id == quote.id)).first()
+                if row is None:
+                    conn.execute(
+                        t.quotes.insert().values(
+                            id=quote.id,
+                            hidden=quote.hidden,
+                            origin=quote.origin,
+                            admin_edited=quote.origin == CURATED,
+                            curated_digest=None,
+                            created_at=now,
+                            updated_at=now,
+                            updated_by=actor,
+                            cycle_due=cycle,
+                            shuffle_key=shuffle_key(quote.id, cycle),
+                            **fields,
+                        )
+                    )
+                    counts["added"] += 1
+                    self._audit(conn, now, actor, f"{action}.quote.add", quote.id, fields)
+                    continue
+                before = quote_fields(quote_from_row(row))
+                changed = {k: v for k, v in fields.items() if before[k] != v}
+                if row.hidden != quote.hidden:
+                    changed["hidden"] = quote.hidden
+                if not changed:
+                    counts["unchanged"] += 1
+                    continue
+                conn.execute(
+                    t.quotes.update()
+                    .where(t.quotes.c.id == quote.id)
+                    .values(admin_edited=True, updated_at=now, updated_by=actor, **changed)
+                )
+                counts["updated"] += 1
+                details = {k: {"from": before.get(k, row.hidden), "to": v} for k, v in changed.items()}
+                self._audit(conn, now, actor, f"{action}.quote.update", quote.id, details)
+        return counts
+
+    def set_hidden(self, quote_id: str, hidden: bool, actor: str, now: dt.datetime) -> bool:
+        """Hide or unhide a quote; return whether anything changed."""
+        with self.write() as conn:
+            row = conn.execute(sa.select(t.quotes.c.hidden).where(t.quotes.c.id == quote_id)).first()
+            if row is None:
+                raise NotFound(f"there is no quote {quote_id}")
+            if row.hidden == hidden:
+                return False
+            conn.execute(
+                t.quotes.update()
+                .where(t.quotes.c.id == quote_id)
+                .values(hidden=hidden, updated_at=now, updated_by=actor)
+            )
+            self._audit(conn, now, actor, "hide" if hidden else "unhide", quote_id, {})
+            return True
+
+    def pin(self, day: dt.date, quote_id: str, actor: str, now: dt.datetime, today: dt.date) -> None:
+        """Pin a quote to a future date (replacing an earlier pin for that date)."""
+        if day <= today:
+            raise ValueError(f"{day.isoformat()} is not in the future: only future dates can be pinned")
+        with self.write() as conn:
+            row = conn.execute(sa.select(t.quotes.c.hidden).where(t.quotes.c.id == quote_id)).first()
+            if row is None:
+                raise NotFound(f"there is no quote {quote_id}")
+            if row.hidden:
+                raise ValueError(f"quote {quote_id} is hidden: unhide it before pinning it")
+            if conn.execute(sa.select(t.daily_picks.c.date).where(t.daily_picks.c.date == day)).first():
+                raise ValueError(f"the quote of {day.isoformat()} is already fixed")
+            conn.execute(t.pins.delete().where(t.pins.c.date == day))
+            conn.execute(t.pins.insert().values(date=day, quote_id=quote_id, pinned_by=actor, pinned_at=now))
+            self._audit(conn, now, actor, "pin", quote_id, {"date": day.isoformat()})
+
+    # --- the quote of the day --------------------------------------------------------------
+
+    def _current_cycle(self, conn) -> int:
+        return conn.scalar(sa.select(sa.func.max(t.daily_picks.c.cycle))) or 1
+
+    def _pick(self, conn, day: dt.date, now: dt.datetime) -> tuple[Pick, bool]:
+        """Return the date's pick and whether it was made now (inside the caller's transaction)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PICK_LOCK})
+        row = conn.execute(sa.select(t.daily_picks).where(t.daily_picks.c.date == day)).first()
+        if row is not None:
+            return Pick(day, self._quote_in(conn, row.quote_id), row.cycle, row.pinned), False
+        cycle = self._current_cycle(conn)
+        pin = conn.scalar(
+            sa.select(t.pins.c.quote_id)
+            .join(t.quotes, t.quotes.c.id == t.pins.c.quote_id)
+            .where(t.pins.c.date == day, t.quotes.c.hidden.is_(False))
+        )
+        window = dt.timedelta(days=WINDOW)
+        nearby = set(
+            conn.scalars(
+                sa.select(t.daily_picks.c.quote_id).where(
+                    t.daily_picks.c.date.between(day - window, day + window)
+                )
+            )
+        )
+        reserved = set(conn.scalars(sa.select(t.pins.c.quote_id).where(t.pins.c.date > day)))
+        ranked = [
+            Ranked(r.id, r.cycle_due, r.shuffle_key)
+            for r in conn.execute(
+                sa.select(t.quotes.c.id, t.quotes.c.cycle_due, t.quotes.c.shuffle_key)
+                .where(t.quotes.c.hidden.is_(False))
+                .order_by(t.quotes.c.cycle_due, t.quotes.c.shuffle_key, t.quotes.c.id)
+                .limit(len(nearby | reserved) + 1)
+            )
+        ]
+        choice = choose(cycle, ranked, nearby, reserved, pin)
+        conn.execute(
+            t.daily_picks.insert().values(
+                date=day, quote_id=choice.quote_id, cycle=choice.cycle, pinned=choice.pinned, picked_at=now
+            )
+        )
+        due = choice.cycle + 1
+        conn.execute(
+            t.quotes.update()
+            .where(t.quotes.c.id == choice.quote_id)
+            .values(cycle_due=due, shuffle_key=shuffle_key(choice.quote_id, due))
+        )
+        quote = self._quote_in(conn, choice.quote_id)
+        return Pick(day, quote, choice.cycle, choice.pinned), True
+
+    def _quote_in(self, conn, quote_id: str) -> Quote:
+        return quote_from_row(conn.execute(sa.select(t.quotes).where(t.quotes.c.id == quote_id)).one())
+
+    def pick_for(self, day: dt.date, now: dt.datetime) -> Pick:
+        """Return the date's quote, fixing it on first request. Raises NoQuoteError."""
+        with self.write() as conn:
+            pick, _ = self._pick(conn, day, now)
+        return pick
+
+    def stored_pick(self, day: dt.date) -> Pick | None:
+        """Return the date's pick if it has been made, without making it."""
+        with self.read() as conn:
+            row = conn.execute(sa.select(t.daily_picks).where(t.daily_picks.c.date == day)).first()
+            return Pick(day, self._quote_in(conn, row.quote_id), row.cycle, row.pinned) if row else None
+
+    def recent_picks(self, until: dt.date, days: int) -> list[Pick]:
+        """Return the stored picks of the `days` dates up to `until`, newest first."""
+        with self.read() as conn:
+            # Both tables have a `date`: the pick's columns are labelled, the quote's keep their names.
+            rows = conn.execute(
+                sa.select(
+                    t.daily_picks.c.date.label("pick_date"),
+                    t.daily_picks.c.cycle.label("pick_cycle"),
+                    t.daily_picks.c.pinned.label("pick_pinned"),
+                    t.quotes,
+                )
+                .join(t.quotes, t.quotes.c.id == t.daily_picks.c.quote_id)
+                .where(t.daily_picks.c.date <= until, t.daily_picks.c.date > until - dt.timedelta(days=days))
+                .order_by(t.daily_picks.c.date.desc())
+            )
+            return [Pick(r.pick_date, quote_from_row(r), r.pick_cycle, r.pick_pinned) for r in rows]
+
+    def changes(self, until: dt.date) -> tuple:
+        """Return what the published history depends on, cheaply: the newest pick up to `until`,
+        the last pick made, and the last change to any quote or source (a cache key)."""
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(
+                    sa.select(sa.func.max(t.daily_picks.c.date))
+                    .where(t.daily_picks.c.date <= until)
+                    .scalar_subquery(),
+                    sa.select(sa.func.max(t.daily_picks.c.picked_at)).scalar_subquery(),
+                    sa.select(sa.func.max(t.quotes.c.updated_at)).scalar_subquery(),
+                    sa.select(sa.func.max(t.sources.c.updated_at)).scalar_subquery(),
+                )
+            ).one()
+        return tuple(row)
+
+    def schedule(self, start: dt.date, days: int, now: dt.datetime) -> list[Pick]:
+        """Preview the picks of `days` dates from `start`, storing nothing."""
+        picks = []
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(qotd_write=True)
+            transaction = conn.begin()
+            try:
+                for offset in range(days):
+                    pick, made = self._pick(conn, start + dt.timedelta(days=offset), now)
+                    picks.append(replace(pick, stored=not made))
+            finally:
+                transaction.rollback()
+        return picks

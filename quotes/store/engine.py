@@ -1,0 +1,44 @@
+"""The database engine: SQLite by default, PostgreSQL for deployments, as SQLAlchemy sees them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+
+def database_url(url: str) -> str:
+    """Return a SQLAlchemy URL for a DATABASE_URL as hosting platforms hand it out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def create_engine(url: str) -> sa.Engine:
+    """Create an engine; on SQLite, with WAL, foreign keys and explicit BEGINs."""
+    url = database_url(url)
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    path = sa.engine.make_url(url).database
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not pysqlite's
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection):
+        # A write transaction takes the write lock up front, so two writers queue on the
+        # busy timeout instead of failing when a read lock cannot be upgraded.
+        write = connection.get_execution_options().get("qotd_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

@@ -1,0 +1,163 @@
+"""The site with the bot mounted: only Telegram (with the secret) gets in, and the pages name the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+from telegram import Update
+from telegram.ext import ApplicationBuilder, TypeHandler
+
+from bot.app import build_application
+from bot.runner import TelegramService
+from bot.webhook import webhook_secret
+from qotd.serve import build_site
+from tests.feed.conftest import SITE
+from tests.qotd.conftest import FakeBotAPI
+
+TOKEN = "123456:TEST-token"
+UPDATE = {
+    "update_id": 1001,
+    "message": {
+        "message_id": 7,
+        "date": 1795000000,
+        "chat": {"id": 55, "type": "private", "first_name": "Ann"},
+        "from": {"id": 55, "is_bot": False, "first_name": "Ann"},
+        "text": "/start",
+    },
+}
+
+
+@pytest.fixture
+def bot_settings(settings):
+    return dataclasses.replace(settings, bot_token=TOKEN)
+
+
+@pytest.fixture
+def application(bot_settings, week_store):
+    return build_application(bot_settings, week_store, request=FakeBotAPI(), updater=False)
+
+
+@pytest.fixture
+async def http(bot_settings, week_store, application, clock):
+    """An HTTP client on the app (no lifespan: nothing consumes the update queue)."""
+    app = build_site(bot_settings, week_store, telegram=application, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as client:
+        yield client
+
+
+def test_the_secret_is_derived_from_the_token_unless_given(bot_settings):
+    derived = webhook_secret(bot_settings)
+    assert len(derived) == 64 and TOKEN not in derived
+    assert derived == webhook_secret(bot_settings)
+    assert webhook_secret(dataclasses.replace(bot_settings, bot_token="999:other")) != derived
+    assert webhook_secret(dataclasses.replace(bot_settings, webhook_secret="s3cret")) == "s3cret"
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", "x" * 64])
+async def test_a_wrong_or_missing_secret_is_403_and_nothing_is_queued(http, application, secret):
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    response = await http.post("/telegram/webhook", json=UPDATE, headers=headers)
+    assert response.status_code == 403
+    assert application.update_queue.empty()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b'{"no_update_id": 1}', b'{"update_id": "one"}', b"\xff\xfe"],
+)
+async def test_a_malformed_body_is_400_and_nothing_is_queued(http, application, bot_settings, body):
+    headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(bot_settings)}
+    response = await http.post("/telegram/webhook", content=body, headers=headers)
+    assert response.status_code == 400
+    assert application.update_queue.empty()
+
+
+async def test_a_good_update_reaches_the_queue(http, application, bot_settings):
+    headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(bot_settings)}
+    response = await http.post("/telegram/webhook", json=UPDATE, headers=headers)
+    assert response.status_code == 200
+    update = application.update_queue.get_nowait()
+    assert isinstance(update, Update)
+    assert update.update_id == 1001 and update.message.text == "/start"
+
+
+async def test_without_telegram_there_is_no_webhook(settings, week_store, clock):
+    app = build_site(settings, week_store, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as client:
+        response = await client.post(
+            "/telegram/webhook", json=UPDATE, headers={"X-Telegram-Bot-Api-Secret-Token": ""}
+        )
+    assert response.status_code == 403
+
+
+async def test_webhook_mode_registers_the_secret_and_processes_updates(bot_settings, week_store, clock):
+    """The Telegram runner with the app's lifespan: setWebhook with the secret, then an update
+    posted to the webhook is handled by the PTB application."""
+    api = FakeBotAPI()
+    application = build_application(bot_settings, week_store, request=api, updater=False)
+    handled: list[int] = []
+    seen = asyncio.Event()
+
+    async def record(update, context):
+        handled.append(update.update_id)
+        seen.set()
+
+    application.add_handler(TypeHandler(Update, record))
+    service = TelegramService(application, bot_settings)
+    app = build_site(bot_settings, week_store, telegram=application, services=[service], clock=clock)
+    async with app.router.lifespan_context(app):
+        assert service.state == "running"
+        setwebhook = [params for name, params in api.calls if name == "setWebhook"]
+        assert [(p["url"], p["secret_token"]) for p in setwebhook] == [
+            (f"{SITE}/telegram/webhook", webhook_secret(bot_settings))
+        ]
+        assert json.loads(setwebhook[0]["allowed_updates"]) == list(Update.ALL_TYPES)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as client:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(bot_settings)}
+            assert (await client.post("/telegram/webhook", json=UPDATE, headers=headers)).status_code == 200
+            html = (await client.get("/")).text
+        await asyncio.wait_for(seen.wait(), timeout=5)
+    assert handled == [1001]
+    assert service.state == "stopped" and not application.running
+    assert 'href="https://t.me/qotd_test_bot"' in html
+
+
+async def test_a_telegram_that_cannot_start_leaves_the_site_up_and_unhealthy(bot_settings, week_store, clock):
+    class DownAPI(FakeBotAPI):
+        async def do_request(self, url, method, request_data=None, **timeouts):
+            return 401, b'{"ok": false, "error_code": 401, "description": "Unauthorized"}'
+
+    application = build_application(bot_settings, week_store, request=DownAPI(), updater=False)
+    service = TelegramService(application, bot_settings)
+    app = build_site(bot_settings, week_store, telegram=application, services=[service], clock=clock)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as client:
+            health = await client.get("/healthz")
+            home = await client.get("/")
+    assert service.state in ("failed", "stopped")
+    assert health.status_code == 503 and health.json()["services"]["telegram"] == "failed"
+    assert home.status_code == 200
+
+
+def test_subscribe_link_names_the_bot(settings, week_store, clock):
+    application = ApplicationBuilder().token("42:TEST").request(FakeBotAPI()).updater(None).build()
+
+    class Runner:
+        name, state = "telegram", "running"
+
+        async def start(self):
+            await application.initialize()
+
+        async def stop(self):
+            await application.shutdown()
+
+    settings = dataclasses.replace(settings, bot_token="42:TEST")
+    app = build_site(settings, week_store, telegram=application, services=[Runner()], clock=clock)
+    with TestClient(app, base_url=SITE) as client:
+        html = client.get("/").text
+    assert 'href="https://t.me/qotd_test_bot"' in html
