@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from html import escape, unescape
+from html import escape as _escape
+from html import unescape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -30,25 +31,31 @@ def heading(day: dt.date) -> str:
     return f"{HEADING} · {day_text(day)}"
 
 
-def _e(text: str) -> str:
-    """Escape text for Telegram's HTML (a text node; attributes use escape(..., quote=True))."""
-    return escape(text, quote=False)
+def escape(text: object) -> str:
+    """Escape any dynamic text for Telegram's HTML, in a text node or a double-quoted attribute.
+
+    The one escaping policy of the bot's messages: &, <, > and both quotes become entities, which
+    Telegram decodes (it knows &lt; &gt; &amp; &quot; and every numeric entity).
+    """
+    return _escape(str(text), quote=True)
 
 
 def _link(source: Source) -> str:
-    title = f"<i>{_e(source.title)}</i>"
-    return f'<a href="{escape(source.url, quote=True)}">{title}</a>' if source.url else title
+    title = f"<i>{escape(source.title)}</i>"
+    return f'<a href="{escape(source.url)}">{title}</a>' if source.url else title
 
 
 def attribution(quote: Quote, source: Source, cites: Source | None) -> str:
     """Return the HTML lines under the quote: speaker, role, source, date."""
-    role = f", {_e(quote.speaker_role)}" if quote.speaker_role else ""
-    lines = [f"— <b>{_e(quote.speaker)}</b>{role}"]
+    role = f", {escape(quote.speaker_role)}" if quote.speaker_role else ""
+    lines = [f"— <b>{escape(quote.speaker)}</b>{role}"]
     where = _link(cites) if cites is not None else _link(source)
     publisher = (cites or source).publisher
-    lines.append(f"{where}{', ' + _e(publisher) if publisher else ''} · {_e(quote.date.human())}")
+    lines.append(f"{where}{', ' + escape(publisher) if publisher else ''} · {escape(quote.date.human())}")
     if cites is not None:
-        lines.append(f"quoted by {_link(source)}{', ' + _e(source.publisher) if source.publisher else ''}")
+        lines.append(
+            f"quoted by {_link(source)}{', ' + escape(source.publisher) if source.publisher else ''}"
+        )
     return "\n".join(lines)
 
 
@@ -56,8 +63,8 @@ def quote_message(
     quote: Quote, source: Source, cites: Source | None, heading: str | None = None
 ) -> QuoteMessage:
     """Build the message that carries a quote, with Source, Another and Share buttons."""
-    parts = [f"<b>{_e(heading)}</b>\n"] if heading else []
-    parts.append(f"“{_e(quote.text)}”\n")
+    parts = [f"<b>{escape(heading)}</b>\n"] if heading else []
+    parts.append(f"“{escape(quote.text)}”\n")
     parts.append(attribution(quote, source, cites))
     buttons = []
     url = source.url or (cites.url if cites else None)
@@ -107,22 +114,22 @@ def _dates(source: Source) -> str:
 
 
 def _source_block(label: str, source: Source, cut: int) -> list[str]:
-    lines = [f"<b>{label}</b>: {_link(source)} <code>{_e(source.id)}</code>"]
+    lines = [f"<b>{label}</b>: {_link(source)} <code>{escape(source.id)}</code>"]
     if source.kind:
-        lines.append(f"Kind: {_e(source.kind)}")
+        lines.append(f"Kind: {escape(source.kind)}")
     if source.author:
-        lines.append(f"Author as shown: {_e(source.author)}")
-    lines.append(f"Publisher: {_e(source.publisher) if source.publisher else 'unknown'}")
+        lines.append(f"Author as shown: {escape(source.author)}")
+    lines.append(f"Publisher: {escape(source.publisher) if source.publisher else 'unknown'}")
     if source.url:
-        lines.append(f"Page: {_e(snippet(source.url, cut))}")
+        lines.append(f"Page: {escape(snippet(source.url, cut))}")
     lines.append(f"Date: {_dates(source)}")
     if source.place:
-        lines.append(f"Place: {_e(source.place)}")
+        lines.append(f"Place: {escape(source.place)}")
     if source.document:
-        lines.append(f"Document: <code>{_e(source.document)}</code>")
+        lines.append(f"Document: <code>{escape(source.document)}</code>")
     if source.cites_confidence:
-        lines.append(f"That it quotes the work below: {_e(source.cites_confidence)} confidence")
-    lines += [f"• {_e(snippet(note, cut))}" for note in source.notes]
+        lines.append(f"That it quotes the work below: {escape(source.cites_confidence)} confidence")
+    lines += [f"• {escape(snippet(note, cut))}" for note in source.notes]
     return lines
 
 
@@ -132,13 +139,13 @@ def provenance_html(quote: Quote, source: Source, cites: Source | None, cut: int
     Notes and URLs longer than `cut` characters are shortened with "…"; `fitting_provenance`
     picks a cut that keeps the message inside Telegram's limit.
     """
-    role = f", {_e(quote.speaker_role)}" if quote.speaker_role else ""
+    role = f", {escape(quote.speaker_role)}" if quote.speaker_role else ""
     date = quote.date.human()
     precision = f" ({quote.date.precision} precision)" if quote.date.known else ""
     lines = [
-        f"<b>Provenance of</b> <code>{_e(quote.id)}</code>",
-        f"“{_e(snippet(quote.text, 160))}”",
-        f"— {_e(quote.speaker)}{role}; said or written: {_e(date)}{precision}",
+        f"<b>Provenance of</b> <code>{escape(quote.id)}</code>",
+        f"“{escape(snippet(quote.text, 160))}”",
+        f"— {escape(quote.speaker)}{role}; said or written: {escape(date)}{precision}",
         "",
         *_source_block("Taken from", source, cut),
     ]
@@ -147,7 +154,7 @@ def provenance_html(quote: Quote, source: Source, cites: Source | None, cut: int
     if cites is not None:
         lines += ["", *_source_block("Which quotes", cites, cut)]
     if quote.notes:
-        lines += ["", "<b>Notes</b>", *(f"• {_e(snippet(note, cut))}" for note in quote.notes)]
+        lines += ["", "<b>Notes</b>", *(f"• {escape(snippet(note, cut))}" for note in quote.notes)]
     origin = "added by an admin"
     if quote.origin == "curated":
         origin = "curated and checked verbatim against its document"

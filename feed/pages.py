@@ -7,17 +7,12 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from html import escape as _escape
 
-from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH, TITLE, day_text, source_dates
+from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH, TITLE
+from feed.render import escape as e
 from quotes.corpus import paragraphs
+from quotes.dates import day_text
 from quotes.model import Pick, Quote, Source
-
-
-def e(text: object) -> str:
-    """Escape text for an HTML text node or a double-quoted attribute."""
-    return _escape(str(text), quote=False).replace('"', "&quot;")
-
 
 STYLE = """
 :root{
@@ -143,7 +138,7 @@ def _cite(source: Source, quote_id: str | None = None) -> str:
     """A source's title linked to its page on this site, its publisher and its dates."""
     href = f"/sources/{source.id}" + (f"#q-{quote_id}" if quote_id and source.document else "")
     publisher = f", {e(source.publisher)}" if source.publisher else ""
-    return f'<a href="{e(href)}"><cite>{e(source.title)}</cite></a>{publisher} ({e(source_dates(source))})'
+    return f'<a href="{e(href)}"><cite>{e(source.title)}</cite></a>{publisher} ({e(source.dates_text())})'
 
 
 def attribution(quote: Quote) -> str:

@@ -88,16 +88,12 @@ class Feeds:
     updated: dt.datetime  # the newest entry's update (EPOCH without entries)
 
 
-def escape(text: str) -> str:
-    """Escape text for HTML text and double-quoted attributes (apostrophes stay as they are)."""
-    return _escape(text, quote=False).replace('"', "&quot;")
+def escape(text: object) -> str:
+    """Escape text for HTML text and double-quoted attributes (apostrophes stay as they are).
 
-
-def source_dates(source: Source) -> str:
-    text = source.date.human()
-    if source.published.known and source.published != source.date:
-        text += f", published {source.published.human()}"
-    return text
+    The one escaping policy of the reader's web: the feeds' HTML content and the site's pages.
+    """
+    return _escape(str(text), quote=False).replace('"', "&quot;")
 
 
 def entry_id(site: Site, day: dt.date) -> str:
@@ -115,7 +111,7 @@ def _cite_html(source: Source) -> str:
     if source.url:
         title = f'<a href="{escape(source.url)}">{title}</a>'
     publisher = f", {escape(source.publisher)}" if source.publisher else ""
-    return f"{title}{publisher} ({escape(source_dates(source))})"
+    return f"{title}{publisher} ({escape(source.dates_text())})"
 
 
 def content_html(entry: Entry, site: Site) -> str:

@@ -36,29 +36,19 @@ def _days_arg(value: str) -> int:
     return int(value)
 
 
-def _dates(source: Source) -> str:
-    text = source.date.human()
-    if source.published.known and source.published != source.date:
-        text += f", published {source.published.human()}"
-    return text
+def _source_lines(label: str, source: Source) -> list[str]:
+    line = f"{label}: {source.title} — {source.publisher or 'publisher unknown'} ({source.dates_text()})"
+    return [line, f"  {source.url}"] if source.url else [line]
 
 
 def render_text(pick: Pick, source: Source, cites: Source | None) -> str:
     """Render a pick as plain text: the quote, its attribution, its source and date."""
     quote = pick.quote
     role = f", {quote.speaker_role}" if quote.speaker_role else ""
-    lines = [
-        f"“{quote.text}”",
-        f"— {quote.speaker}{role}, {quote.date.human()}",
-        "",
-        f"Source: {source.title} — {source.publisher or 'publisher unknown'} ({_dates(source)})",
-    ]
-    if source.url:
-        lines.append(f"  {source.url}")
+    lines = [f"“{quote.text}”", f"— {quote.speaker}{role}, {quote.date.human()}", ""]
+    lines += _source_lines("Source", source)
     if cites is not None:
-        lines.append(f"Cites: {cites.title} — {cites.publisher or 'publisher unknown'} ({_dates(cites)})")
-        if cites.url:
-            lines.append(f"  {cites.url}")
+        lines += _source_lines("Cites", cites)
     status = "" if pick.stored else " (preview: not fixed yet)"
     pinned = ", pinned" if pick.pinned else ""
     lines.append(f"Quote of the day for {pick.date.isoformat()}{status} · id {quote.id}{pinned}")

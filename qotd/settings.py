@@ -46,24 +46,33 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# What each variable is when it is not set; a default written in parentheses ("(none)", "(derived
+# from BOT_TOKEN)") means that nothing is set, and the code below says what follows from that.
+DEFAULTS: dict[str, str | None] = {
+    name: None if default.startswith("(") else default for name, default, _ in VARIABLES
+}
+
+
 @dataclass(frozen=True)
 class Settings:
+    """The service's settings, read once by `from_env`; every default comes from VARIABLES."""
+
     data_dir: Path
     database_url: str
     timezone: ZoneInfo
     publish_time: dt.time
-    bot_token: str | None = None
-    public_url: str | None = None
-    webhook_secret: str | None = None
-    telegram_api_url: str = "https://api.telegram.org"
-    admin_ids: frozenset[int] = frozenset()
-    channel_ids: tuple[int | str, ...] = ()
-    port: int = 8000
-    catch_up_hours: float = 6.0
-    allow_paid_broadcast: bool = False
-    retry_uncertain: bool = False
-    feed_days: int = 30
-    log_level: str = "INFO"
+    bot_token: str | None
+    public_url: str | None
+    webhook_secret: str | None
+    telegram_api_url: str
+    admin_ids: frozenset[int]
+    channel_ids: tuple[int | str, ...]
+    port: int
+    catch_up_hours: float
+    allow_paid_broadcast: bool
+    retry_uncertain: bool
+    feed_days: int
+    log_level: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,26 +81,31 @@ class Settings:
 
         def get(name: str) -> str | None:
             value = env.get(name)
-            return value.strip() if value and value.strip() else None
+            return value.strip() if value and value.strip() else DEFAULTS[name]
 
-        data_dir = Path(get("DATA_DIR") or "data")
+        def need(name: str) -> str:
+            value = get(name)
+            assert value is not None, f"{name} has a default in VARIABLES"
+            return value
+
+        data_dir = Path(need("DATA_DIR"))
         return cls(
             data_dir=data_dir,
-            database_url=get("DATABASE_URL") or f"sqlite:///{data_dir / 'qotd.sqlite3'}",
-            timezone=_zone(get("TIMEZONE") or "UTC", "TIMEZONE"),
-            publish_time=_time(get("PUBLISH_TIME") or "09:00", "PUBLISH_TIME"),
+            database_url=need("DATABASE_URL").replace("$DATA_DIR", str(data_dir)),
+            timezone=_zone(need("TIMEZONE"), "TIMEZONE"),
+            publish_time=_time(need("PUBLISH_TIME"), "PUBLISH_TIME"),
             bot_token=get("BOT_TOKEN"),
             public_url=(get("PUBLIC_URL") or "").rstrip("/") or None,
             webhook_secret=get("WEBHOOK_SECRET"),
-            telegram_api_url=(get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
+            telegram_api_url=need("TELEGRAM_API_URL").rstrip("/"),
             admin_ids=frozenset(_ints(get("ADMIN_IDS"), "ADMIN_IDS")),
             channel_ids=tuple(_chats(get("CHANNEL_IDS"), "CHANNEL_IDS")),
-            port=_int(get("PORT") or "8000", "PORT", 1, 65535),
-            catch_up_hours=_float(get("CATCH_UP_HOURS") or "6", "CATCH_UP_HOURS"),
-            allow_paid_broadcast=_bool(get("ALLOW_PAID_BROADCAST"), "ALLOW_PAID_BROADCAST"),
-            retry_uncertain=_bool(get("RETRY_UNCERTAIN"), "RETRY_UNCERTAIN"),
-            feed_days=_int(get("FEED_DAYS") or "30", "FEED_DAYS", 1, 3660),
-            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            port=_int(need("PORT"), "PORT", 1, 65535),
+            catch_up_hours=_float(need("CATCH_UP_HOURS"), "CATCH_UP_HOURS"),
+            allow_paid_broadcast=_bool(need("ALLOW_PAID_BROADCAST"), "ALLOW_PAID_BROADCAST"),
+            retry_uncertain=_bool(need("RETRY_UNCERTAIN"), "RETRY_UNCERTAIN"),
+            feed_days=_int(need("FEED_DAYS"), "FEED_DAYS", 1, 3660),
+            log_level=need("LOG_LEVEL").upper(),
         )
 
     def now(self) -> dt.datetime:
@@ -137,9 +151,7 @@ def _float(value: str, name: str) -> float:
     return number
 
 
-def _bool(value: str | None, name: str) -> bool:
-    if value is None:
-        return False
+def _bool(value: str, name: str) -> bool:
     if value.lower() in ("1", "true", "yes", "on"):
         return True
     if value.lower() in ("0", "false", "no", "off"):

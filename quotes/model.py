@@ -38,6 +38,13 @@ class Source:
     notes: tuple[str, ...] = ()
     origin: str = CURATED
 
+    def dates_text(self) -> str:
+        """Return the source's date as people write it, and when it was published if that differs."""
+        text = self.date.human()
+        if self.published.known and self.published != self.date:
+            text += f", published {self.published.human()}"
+        return text
+
     def as_dict(self) -> dict:
         return {
             "id": self.id,

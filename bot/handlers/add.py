@@ -25,8 +25,9 @@ from telegram.constants import ChatType
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.handlers.admins import REFUSED
-from bot.handlers.common import Context, actor, argument_text, e, is_admin, now, reply, store, today
+from bot.handlers.common import Context, actor, argument_text, is_admin, now, reply, store, today
 from bot.messages import MAX_MESSAGE, quote_message, snippet, telegram_length
+from bot.messages import escape as e
 from quotes.curation import (
     Checked,
     Draft,

@@ -21,7 +21,6 @@ from bot.handlers.common import (
     Context,
     actor,
     argument_text,
-    e,
     is_admin,
     now,
     reply,
@@ -32,6 +31,7 @@ from bot.handlers.common import (
     today,
 )
 from bot.limits import REPLY
+from bot.messages import escape as e
 from bot.messages import snippet
 from quotes.curation import (
     EDITABLE,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from html import escape
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -28,11 +27,6 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-def e(text: object) -> str:
-    """Escape any dynamic text for Telegram's HTML."""
-    return escape(str(text), quote=True)
 
 
 def sentence(text: str) -> str:

@@ -21,7 +21,6 @@ from bot.handlers.common import (
     NO_PREVIEW,
     Context,
     argument_text,
-    e,
     is_group,
     may_manage_chat,
     now,
@@ -32,6 +31,7 @@ from bot.handlers.common import (
     subscribers,
     today,
 )
+from bot.messages import escape as e
 from bot.messages import fitting_provenance, heading, inline_markup, quote_message, shared_quote_id, snippet
 from quotes.curation import is_id
 from quotes.dates import parse_time_of_day
