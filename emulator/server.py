@@ -30,7 +30,8 @@ import orjson
 
 from . import errors as E
 from .control import call_control
-from .core import Bot, Emulator, _Described
+from .core import Emulator
+from .state import Bot, _Described
 
 Json = dict[str, Any]
 
