@@ -75,8 +75,7 @@ class FilesMixin(SendingMixin):
         self._check_flood(bot, chat, paid)
         if paid:
             self.paid_messages += 1
-        if doc is None:
-            name, ctype, data = upload
+        if doc is None:  # an upload: name, ctype and data were read from it above
             if ctype in (None, "", "application/octet-stream"):
                 ctype = None
             doc = self._store_file(data, name, ctype)
