@@ -1,0 +1,313 @@
+"""The MarkdownV2 and legacy Markdown parse modes as tdlib parses them (``parse_markdown_v2``,
+``parse_markdown``): reserved characters and escapes, where each entity opens and closes, links,
+custom emoji, pre blocks with a language, and blockquotes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .entities_common import Entity, EntityParseError, _is_space, _sorted, _u16_of_bytes, checked_link
+
+_MDV2_ENTITY_NAMES = {
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "code": "Code",
+    "pre": "Pre",
+    "precode": "PreCode",
+    "text_link": "TextUrl",
+    "custom_emoji": "CustomEmoji",
+    "blockquote": "BlockQuote",
+}
+_MDV2_RESERVED = frozenset(b"_*[]()~`>#+-=|{}.!\n")
+_MDV2_PLAIN = re.compile(rb"[_*\[\]()~`>#+\-=|{}.!\n\\]")
+
+
+def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
+    """Parse MarkdownV2 (tdlib ``parse_markdown_v2``)."""
+    b = text.encode("utf-8")
+    n = len(b)
+
+    def at(i: int) -> int:
+        return b[i] if i < n else 0
+
+    out = bytearray()
+    u16 = 0
+    entities: list[Entity] = []
+    # [kind, argument, utf16 offset, byte offset in the input, byte position in out]
+    stack: list[list[Any]] = []
+    have_blockquote = False
+    i = 0
+    while i < n:
+        in_code = bool(stack) and stack[-1][0] in ("code", "pre", "precode")
+        if not in_code:
+            m = _MDV2_PLAIN.search(b, i)
+            j = n if m is None else m.start()
+            if j > i:
+                chunk = b[i:j]
+                out += chunk
+                u16 += _u16_of_bytes(chunk)
+                i = j
+                continue
+        c = b[i]
+        if c == 0x5C and 0 < at(i + 1) <= 126:  # backslash escape
+            out.append(b[i + 1])
+            u16 += 1
+            i += 2
+            continue
+        reserved = b"`" if in_code else _MDV2_RESERVED
+        if c not in reserved:
+            if (c & 0xC0) != 0x80:
+                u16 += 2 if c >= 0xF0 else 1
+            out.append(c)
+            i += 1
+            continue
+        is_end = False
+        if stack:
+            kind = stack[-1][0]
+            if have_blockquote and c == 0x0A and (i + 1 == n or b[i + 1] != 0x3E):
+                is_end = True
+            elif kind == "bold":
+                is_end = c == 0x2A
+            elif kind == "italic":
+                is_end = c == 0x5F and at(i + 1) != 0x5F
+            elif kind == "code":
+                is_end = c == 0x60
+            elif kind in ("pre", "precode"):
+                is_end = c == 0x60 and at(i + 1) == 0x60 and at(i + 2) == 0x60
+            elif kind in ("text_link", "custom_emoji"):
+                is_end = c == 0x5D
+            elif kind == "underline":
+                is_end = c == 0x5F and at(i + 1) == 0x5F
+            elif kind == "strikethrough":
+                is_end = c == 0x7E
+            elif kind == "spoiler":
+                is_end = c == 0x7C and at(i + 1) == 0x7C
+        if not is_end:
+            argument = ""
+            byte_offset = i
+            kind = ""
+            if c == 0x5F:
+                if at(i + 1) == 0x5F:
+                    kind = "underline"
+                    i += 1
+                else:
+                    kind = "italic"
+            elif c == 0x2A:
+                kind = "bold"
+            elif c == 0x7E:
+                kind = "strikethrough"
+            elif c == 0x7C and at(i + 1) == 0x7C:
+                i += 1
+                kind = "spoiler"
+            elif c == 0x5B:
+                kind = "text_link"
+            elif c == 0x60:
+                if at(i + 1) == 0x60 and at(i + 2) == 0x60:
+                    i += 3
+                    kind = "pre"
+                    lang_end = i
+                    while at(lang_end) and not _is_space(at(lang_end)) and at(lang_end) != 0x60:
+                        lang_end += 1
+                    if i != lang_end and lang_end < n and b[lang_end] != 0x60:
+                        kind = "precode"
+                        argument = b[i:lang_end].decode("utf-8", "replace")
+                        i = lang_end
+                    if at(i) in (0x0A, 0x0D):
+                        if at(i + 1) in (0x0A, 0x0D) and at(i) != at(i + 1):
+                            i += 2
+                        else:
+                            i += 1
+                    i -= 1
+                else:
+                    kind = "code"
+            elif c == 0x21 and at(i + 1) == 0x5B:
+                i += 1
+                kind = "custom_emoji"
+            elif c == 0x0A:
+                out.append(0x0A)
+                u16 += 1
+                if i + 1 < n and b[i + 1] == 0x3E:
+                    i += 1
+                    if not have_blockquote:
+                        kind = "blockquote"
+                        have_blockquote = True
+                if not kind:
+                    i += 1
+                    continue
+            elif c == 0x3E and i == 0:
+                kind = "blockquote"
+                have_blockquote = True
+            if not kind:
+                raise EntityParseError(
+                    f"Character '{chr(c)}' is reserved and must be escaped with the preceding '\\'"
+                )
+            stack.append([kind, argument, u16, byte_offset, len(out)])
+            i += 1
+            continue
+        # end of an entity
+        kind, argument, offset, byte_offset, begin_pos = stack[-1]
+        if c == 0x0A and kind != "blockquote":
+            raise EntityParseError(
+                f"Can't find end of {_MDV2_ENTITY_NAMES[kind]} entity at byte offset {byte_offset}"
+            )
+        skip = u16 == offset
+        if kind in ("underline", "spoiler"):
+            i += 1
+        elif kind in ("pre", "precode"):
+            i += 2
+        elif kind == "text_link":
+            if at(i + 1) != 0x28:
+                url = bytes(out[begin_pos:]).decode("utf-8", "replace")
+            else:
+                i += 2
+                url_begin = i
+                ub = bytearray()
+                while i < n and b[i] != 0x29:
+                    if b[i] == 0x5C and 0 < at(i + 1) <= 126:
+                        ub.append(b[i + 1])
+                        i += 2
+                        continue
+                    ub.append(b[i])
+                    i += 1
+                if at(i) != 0x29:
+                    raise EntityParseError(f"Can't find end of a URL at byte offset {url_begin}")
+                url = ub.decode("utf-8", "replace")
+            argument = checked_link(url)
+            if not argument:
+                skip = True
+        elif kind == "custom_emoji":
+            if at(i + 1) != 0x28:
+                raise EntityParseError("Custom emoji entity must contain a tg://emoji URL")
+            i += 2
+            url_begin = i
+            ub = bytearray()
+            while i < n and b[i] != 0x29:
+                ub.append(b[i])
+                i += 1
+            if at(i) != 0x29:
+                raise EntityParseError(f"Can't find end of a custom emoji URL at byte offset {url_begin}")
+            m2 = re.fullmatch(rb"tg://emoji\?id=(\d+)", bytes(ub))
+            if not m2:
+                raise EntityParseError("Custom emoji URL must have an emoji identifier")
+            argument = m2.group(1).decode()
+        elif kind == "blockquote":
+            have_blockquote = False
+            out.append(c)
+            u16 += 1
+        if not skip:
+            _md_entity(entities, kind, argument, offset, u16 - offset)
+        stack.pop()
+        i += 1
+    if have_blockquote and stack and stack[-1][0] == "blockquote":
+        _, _, offset, _, _ = stack.pop()
+        if u16 != offset:
+            entities.append({"type": "blockquote", "offset": offset, "length": u16 - offset})
+    if stack:
+        kind, _, _, byte_offset, _ = stack[-1]
+        raise EntityParseError(
+            f"Can't find end of {_MDV2_ENTITY_NAMES[kind]} entity at byte offset {byte_offset}"
+        )
+    return out.decode("utf-8", "replace"), _sorted(entities)
+
+
+def _md_entity(entities: list[Entity], kind: str, argument: str, offset: int, length: int) -> None:
+    if kind == "precode":
+        entities.append({"type": "pre", "offset": offset, "length": length, "language": argument})
+    elif kind == "text_link":
+        entities.append({"type": "text_link", "offset": offset, "length": length, "url": argument})
+    elif kind == "custom_emoji":
+        entities.append(
+            {"type": "custom_emoji", "offset": offset, "length": length,
+             "custom_emoji_id": argument}
+        )  # fmt: skip
+    else:
+        entities.append({"type": kind, "offset": offset, "length": length})
+
+
+def parse_markdown(text: str) -> tuple[str, list[Entity]]:
+    """Legacy Markdown (tdlib ``parse_markdown``): _italic_ *bold* `code` ```pre``` [text](url)."""
+    b = text.encode("utf-8")
+    n = len(b)
+
+    def at(i: int) -> int:
+        return b[i] if i < n else 0
+
+    out = bytearray()
+    u16 = 0
+    entities: list[Entity] = []
+    i = 0
+    while i < n:
+        c = b[i]
+        if c == 0x5C and at(i + 1) in (0x5F, 0x2A, 0x60, 0x5B):
+            out.append(b[i + 1])
+            u16 += 1
+            i += 2
+            continue
+        if c not in (0x5F, 0x2A, 0x60, 0x5B):
+            if (c & 0xC0) != 0x80:
+                u16 += 2 if c >= 0xF0 else 1
+            out.append(c)
+            i += 1
+            continue
+        begin = i
+        end_char = 0x5D if c == 0x5B else c
+        is_pre = False
+        language = ""
+        i += 1
+        if c == 0x60 and at(i) == 0x60 and at(i + 1) == 0x60:
+            i += 2
+            is_pre = True
+            lang_end = i
+            while at(lang_end) and not _is_space(at(lang_end)) and at(lang_end) != 0x60:
+                lang_end += 1
+            if i != lang_end and lang_end < n and b[lang_end] != 0x60:
+                language = b[i:lang_end].decode("utf-8", "replace")
+                i = lang_end
+            if at(i) in (0x0A, 0x0D):
+                if at(i + 1) in (0x0A, 0x0D) and at(i) != at(i + 1):
+                    i += 2
+                else:
+                    i += 1
+        offset = u16
+        while i < n and (b[i] != end_char or (is_pre and not (at(i + 1) == 0x60 and at(i + 2) == 0x60))):
+            if (b[i] & 0xC0) != 0x80:
+                u16 += 2 if b[i] >= 0xF0 else 1
+            out.append(b[i])
+            i += 1
+        if i == n:
+            raise EntityParseError(f"Can't find end of the entity starting at byte offset {begin}")
+        if u16 != offset:
+            length = u16 - offset
+            if c == 0x5F:
+                entities.append({"type": "italic", "offset": offset, "length": length})
+            elif c == 0x2A:
+                entities.append({"type": "bold", "offset": offset, "length": length})
+            elif c == 0x5B:
+                if at(i + 1) != 0x28:
+                    url = b[begin + 1 : i].decode("utf-8", "replace")
+                else:
+                    i += 2
+                    ub = bytearray()
+                    while i < n and b[i] != 0x29:
+                        ub.append(b[i])
+                        i += 1
+                    url = ub.decode("utf-8", "replace")
+                checked = checked_link(url)
+                if checked:
+                    entities.append({"type": "text_link", "offset": offset, "length": length, "url": checked})
+            elif is_pre:
+                ent: Entity = {"type": "pre", "offset": offset, "length": length}
+                if language:
+                    ent["language"] = language
+                entities.append(ent)
+            else:
+                entities.append({"type": "code", "offset": offset, "length": length})
+        if is_pre:
+            i += 2
+        i += 1
+    return out.decode("utf-8", "replace"), _sorted(entities)
