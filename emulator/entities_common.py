@@ -31,6 +31,11 @@ def _u16_of_bytes(chunk: bytes) -> int:
 _SPACE = frozenset(b" \t\r\n\v\x00")
 
 
+def _at(b: bytes, i: int) -> int:
+    """The byte at ``i``, or 0 past the end (tdlib reads the terminating NUL there)."""
+    return b[i] if i < len(b) else 0
+
+
 def _is_space(c: int) -> bool:
     return c in _SPACE
 
