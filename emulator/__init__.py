@@ -8,11 +8,13 @@
 See docs/emulator.md for the routes, the control side and where each rule comes from.
 """
 
+from .asgi import asgi_app
 from .control import CONTROL_METHODS, ControlError, EmulatorClient
 from .core import METHODS, Emulator
 from .errors import ApiError
 from .limits import Faults, Limits
-from .server import App, EmulatorServer, asgi_app, running_emulator
+from .routes import App
+from .server import EmulatorServer, running_emulator
 
 __all__ = [
     "CONTROL_METHODS",

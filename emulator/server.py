@@ -1,9 +1,12 @@
-"""HTTP around the emulator: a lean asyncio + httptools server, an ASGI adapter, and the runner.
+"""The HTTP server: a lean asyncio + httptools server (:class:`EmulatorServer`) that serves an
+:class:`~emulator.core.Emulator` in a thread of its own, delivers webhooks, and the runner
+:func:`running_emulator`.  The routes are in ``emulator.routes``, the ASGI adapter in
+``emulator.asgi``; their names stay importable from here.
 
 Why not Starlette: the emulator must not be the bottleneck of a broadcast benchmark, and it must
 be able to *drop* a connection (fault injection), which ASGI cannot express.  A raw
 ``asyncio.Protocol`` fed by httptools (the parser uvicorn uses) does both; uvloop is used when
-available.  :func:`asgi_app` is there too, for mounting the same routes in an ASGI server.
+available.  :func:`~emulator.asgi.asgi_app` serves the same routes in an ASGI server.
 
 Routes (as api.telegram.org):
   ``GET|POST /bot<token>/<method>``   the Bot API (JSON, form-encoded or multipart bodies, or a
@@ -16,238 +19,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import socket
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 import httptools
-import orjson
 
-from . import errors as E
-from .control import call_control
-from .core import Bot, Emulator, _Described
-
-Json = dict[str, Any]
-
-
-class Response:
-    __slots__ = ("body", "content_type", "delay", "drop", "status")
-
-    def __init__(
-        self,
-        status: int = 200,
-        body: bytes = b"",
-        content_type: bytes = b"application/json",
-        delay: float = 0.0,
-        drop: bool = False,
-    ):
-        self.status = status
-        self.body = body
-        self.content_type = content_type
-        self.delay = delay
-        self.drop = drop
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    return Response(status, orjson.dumps(data))
-
-
-def error_response(err: E.ApiError) -> Response:
-    return Response(err.code, orjson.dumps(err.to_json()))
-
-
-_BAD_GATEWAY_HTML = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
-    b"</body>\r\n</html>\r\n"
+from .asgi import asgi_app
+from .core import Emulator
+from .routes import (
+    App,
+    BodyError,
+    Response,
+    error_response,
+    fault_error_response,
+    json_response,
+    parse_multipart,
+    parse_params,
 )
+from .state import Bot
 
-
-def fault_error_response(status: int) -> Response:
-    if status == 502:
-        return Response(502, _BAD_GATEWAY_HTML, b"text/html")
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Internal Server Error"
-    return json_response({"ok": False, "error_code": status, "description": phrase}, status)
-
-
-class BodyError(Exception):
-    pass
-
-
-_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
-_DISPOSITION = re.compile(r'(\w+\*?)="((?:[^"\\]|\\.)*)"|(\w+)=([^;\s]+)')
-
-
-def parse_multipart(body: bytes, content_type: str) -> tuple[Json, Json]:
-    m = _BOUNDARY.search(content_type)
-    if m is None:
-        raise BodyError("multipart body without a boundary")
-    delim = b"--" + m.group(1).encode("latin-1")
-    params: Json = {}
-    files: Json = {}
-    for part in body.split(delim)[1:]:
-        if part.startswith(b"--"):
-            break
-        if part.startswith(b"\r\n"):
-            part = part[2:]
-        head, sep, data = part.partition(b"\r\n\r\n")
-        if not sep:
-            continue
-        if data.endswith(b"\r\n"):
-            data = data[:-2]
-        name = filename = None
-        ctype = None
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            key, _, value = line.partition(":")
-            key = key.strip().lower()
-            if key == "content-disposition":
-                for mm in _DISPOSITION.finditer(value):
-                    k = (mm.group(1) or mm.group(3)).lower()
-                    v = mm.group(2) if mm.group(1) else mm.group(4)
-                    if k == "name":
-                        name = unquote(v)
-                    elif k == "filename":
-                        filename = unquote(v)
-            elif key == "content-type":
-                ctype = value.strip()
-        if name is None:
-            continue
-        if filename is not None:
-            files[name] = (filename, ctype, data)
-        else:
-            params[name] = data.decode("utf-8", "replace")
-    return params, files
-
-
-def parse_params(query: str, headers: dict[bytes, bytes], body: bytes) -> tuple[Json, Json]:
-    params: Json = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-    files: Json = {}
-    if not body:
-        return params, files
-    ctype = headers.get(b"content-type", b"").decode("latin-1").lower()
-    if ctype.startswith("application/json"):
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BodyError("can't parse JSON object") from exc
-        if not isinstance(data, dict):
-            raise BodyError("JSON object expected")
-        params.update(data)
-    elif ctype.startswith("multipart/form-data"):
-        p, files = parse_multipart(body, headers.get(b"content-type", b"").decode("latin-1"))
-        params.update(p)
-    else:  # form-encoded (also what Telegram assumes without a content type)
-        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    return params, files
-
-
-class App:
-    """Routes a request to the emulator; answers a Response or an awaitable of one."""
-
-    def __init__(self, emulator: Emulator):
-        self.emu = emulator
-
-    def handle(
-        self, method: str, path: str, query: str, headers: dict[bytes, bytes], body: bytes
-    ) -> Response | Awaitable[Response]:
-        if path.startswith("/bot"):
-            return self._bot_api(path, query, headers, body)
-        if path.startswith("/file/bot"):
-            token, _, file_path = path[9:].partition("/")
-            try:
-                data = self.emu.download(token, unquote(file_path))
-            except E.ApiError as err:
-                return error_response(err)
-            if data is None:
-                return error_response(E.NOT_FOUND)
-            return Response(200, data, b"application/octet-stream")
-        if path.startswith("/_emulator/"):
-            return self._control(method, path[11:], query, headers, body)
-        if path in ("/", ""):
-            return json_response(
-                {"ok": True, "result": "qotd Telegram Bot API emulator; see docs/emulator.md"}
-            )
-        return error_response(E.NOT_FOUND)
-
-    def _bot_api(
-        self, path: str, query: str, headers: dict[bytes, bytes], body: bytes
-    ) -> Response | Awaitable[Response]:
-        token, sep, api_method = path[4:].partition("/")
-        if not sep or not api_method or "/" in api_method:
-            return error_response(E.NOT_FOUND)
-        try:
-            params, files = parse_params(query, headers, body)
-        except BodyError as exc:
-            return error_response(E.bad_request(str(exc)))
-        emu = self.emu
-        fault = emu.faults.draw(api_method.lower(), params.get("chat_id"))
-        if fault == "error":
-            return fault_error_response(emu.faults.config.error_status)
-        if fault == "drop":
-            return Response(drop=True)
-        try:
-            result = emu.call(token, api_method, params, files)
-        except E.ApiError as err:
-            resp = error_response(err)
-        else:
-            if asyncio.iscoroutine(result):
-                return self._later(result)
-            resp = _ok(result)
-        if fault == "slow":
-            resp.delay = emu.faults.config.slow_delay
-        elif fault == "lost":
-            resp.drop = True
-        return resp
-
-    async def _later(self, coro: Awaitable[Any]) -> Response:
-        try:
-            return _ok(await coro)
-        except E.ApiError as err:
-            return error_response(err)
-
-    def _control(
-        self, method: str, name: str, query: str, headers: dict[bytes, bytes], body: bytes
-    ) -> Response | Awaitable[Response]:
-        kwargs: Json = {}
-        for key, value in parse_qsl(query, keep_blank_values=True):
-            try:
-                kwargs[key] = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                kwargs[key] = value
-        if body:
-            try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                return json_response({"ok": False, "description": "body must be JSON"}, 400)
-            if not isinstance(data, dict):
-                return json_response({"ok": False, "description": "body must be an object"}, 400)
-            kwargs.update(data)
-        if name.startswith("wait_"):
-            # blocking waits must not hold up this loop, which serves the bot meanwhile
-            return self._control_later(name, kwargs)
-        status, answer = call_control(self.emu, name, kwargs)
-        return json_response(answer, status)
-
-    async def _control_later(self, name: str, kwargs: Json) -> Response:
-        status, answer = await asyncio.to_thread(call_control, self.emu, name, kwargs)
-        return json_response(answer, status)
-
-
-def _ok(result: Any) -> Response:
-    if isinstance(result, _Described):
-        return Response(
-            200,
-            orjson.dumps({"ok": True, "result": result.result, "description": result.description}),
-        )
-    return Response(200, orjson.dumps({"ok": True, "result": result}))
+# re-exported: these lived here before routes.py and asgi.py were cut out
+__all__ = [
+    "App",
+    "BodyError",
+    "EmulatorServer",
+    "Response",
+    "asgi_app",
+    "error_response",
+    "fault_error_response",
+    "json_response",
+    "parse_multipart",
+    "parse_params",
+    "running_emulator",
+]
 
 
 _REASONS: dict[int, bytes] = {}
@@ -634,64 +443,3 @@ class running_emulator:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.server.stop)
-
-
-def asgi_app(emulator: Emulator) -> Callable[..., Awaitable[None]]:
-    """The same routes as an ASGI application (for uvicorn or mounting in Starlette).
-
-    ASGI cannot drop a connection: the ``drop``/``lost`` faults there send headers announcing a
-    body and then fail, so the client still sees a broken answer.
-    """
-    app = App(emulator)
-
-    async def asgi(scope: Json, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        headers = {k.lower(): v for k, v in scope["headers"]}
-        res = app.handle(
-            scope["method"],
-            scope["path"],
-            scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            b"".join(chunks),
-        )
-        if not isinstance(res, Response):
-            res = await res
-        if res.delay:
-            await asyncio.sleep(res.delay)
-        if res.drop:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-length", b"1")],
-                }
-            )
-            raise ConnectionAbortedError("emulator fault: connection dropped")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": res.status,
-                "headers": [
-                    (b"content-type", res.content_type),
-                    (b"content-length", str(len(res.body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": res.body})
-
-    return asgi
