@@ -37,6 +37,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.delivery.journal import Journal
 from bot.delivery.keepalive import AnswerLost, KeepAliveRequest, NotSent
 from bot.delivery.ledger import (
     BLOCKED,
@@ -131,6 +132,11 @@ class Report:
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
+    def count(self, status: str) -> None:
+        """Count one send that ended in `status` (sent, blocked, failed or uncertain)."""
+        counter = {SENT: "sent", BLOCKED: "blocked", FAILED: "failed", UNCERTAIN: "uncertain"}[status]
+        setattr(self, counter, getattr(self, counter) + 1)
+
     @property
     def done(self) -> int:
         return self.sent + self.blocked + self.migrated + self.failed + self.uncertain
@@ -145,88 +151,6 @@ class Report:
             f"{self.uncertain} uncertain, {self.retry_after} answered 429, {self.retries} retried, "
             f"in {self.elapsed:.1f}s"
         )
-
-
-class Journal:
-    """Group commit for the ledger: claims wait for their commit, outcomes just queue."""
-
-    def __init__(self, ledger: Ledger, executor: ThreadPoolExecutor, clock: Clock):
-        self.ledger = ledger
-        self.executor = executor
-        self.clock = clock
-        self._claims: list[tuple[tuple[dt.date, int], asyncio.Future]] = []
-        self._outcomes: list[Outcome] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="ledger-journal")
-
-    async def claim(self, day: dt.date, chat_id: int) -> bool:
-        """Move a row to `sending` and wait until that is committed; False if it was not pending."""
-        future = asyncio.get_running_loop().create_future()
-        entry = ((day, chat_id), future)
-        self._claims.append(entry)
-        self._wake.set()
-        try:
-            return await future
-        except asyncio.CancelledError:
-            if entry in self._claims:  # not written yet: drop it
-                self._claims.remove(entry)
-            else:  # being written: hand the row back in the commit after it
-                self.record(Outcome(day, chat_id, PENDING))
-            raise
-
-    def record(self, outcome: Outcome) -> None:
-        self._outcomes.append(outcome)
-        self._wake.set()
-
-    async def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
-        while self._claims or self._outcomes or not self._idle.is_set():
-            self._wake.set()
-            await asyncio.sleep(0.005)
-
-    async def close(self) -> None:
-        await self.flush()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if not (self._claims or self._outcomes):
-                continue
-            claims, self._claims = self._claims, []
-            outcomes, self._outcomes = self._outcomes, []
-            self._idle.clear()
-            try:
-                # Shielded: a cancelled journal still finishes the commit it started.
-                claimed = await asyncio.shield(
-                    loop.run_in_executor(
-                        self.executor, self.ledger.apply, outcomes, [k for k, _ in claims], self.clock()
-                    )
-                )
-            except Exception as exc:
-                log.exception("could not write the delivery ledger")
-                for _, future in claims:
-                    if not future.done():
-                        future.set_exception(exc)
-                self._outcomes[:0] = outcomes  # keep them: the next commit tries again
-                await asyncio.sleep(1)
-                continue
-            finally:
-                self._idle.set()
-            for key, future in claims:
-                if not future.done():
-                    future.set_result(key in claimed)
 
 
 class Pacer:
@@ -404,20 +328,20 @@ class Broadcast:
             )
 
     async def _send(self, row: Due, message: QuoteMessage, journal: Journal, pacer: Pacer) -> None:
+        """Claim one row, send its message, and record what became of it (retrying what may be)."""
         task = asyncio.current_task()
+        assert task is not None  # a send always runs in its own task (see _dispatch)
         day, chat_id = row.date, row.chat_id
-        report = self.report
         if not await journal.claim(day, chat_id):
             return
-        failures = retry_after = 0
-        first = True
+        tries = _Tries()
         try:
             while True:
                 self._in_flight[task] = "unsent"
                 await pacer.take_chat(chat_id)
-                if not first:
+                if tries.total:
                     await pacer.take()
-                first = False
+                tries.total += 1
                 self._in_flight[task] = "in_flight"
                 try:
                     sent = await self.bot.send_message(
@@ -429,67 +353,110 @@ class Broadcast:
                     )
                 except RetryAfter as exc:
                     self._in_flight[task] = "unsent"
-                    report.retry_after += 1
-                    retry_after += 1
-                    seconds = retry_after_seconds(exc)
-                    if retry_after > self.pacing.max_retry_after:
-                        journal.record(Outcome(day, chat_id, FAILED, error=str(exc)))
-                        report.failed += 1
-                        return
-                    log.warning("delivery: 429 for chat %s, pausing %.0fs", chat_id, seconds)
-                    pacer.pause(chat_id, seconds)
-                    await asyncio.sleep(seconds)
-                    continue
+                    if await self._wait_out_429(exc, tries, day, chat_id, journal, pacer):
+                        continue
                 except Forbidden as exc:
-                    journal.record(Outcome(day, chat_id, BLOCKED, error=str(exc)))
-                    report.blocked += 1
-                    return
+                    self._record_final(journal, day, chat_id, BLOCKED, error=str(exc))
                 except ChatMigrated as exc:
                     self._in_flight[task] = "unsent"
-                    new = exc.new_chat_id
-                    added = await self._db(self.ledger.migrate, day, chat_id, new, self.clock())
-                    report.migrated += 1
-                    log.info("delivery: chat %s became %s", chat_id, new)
-                    if not added or not await journal.claim(day, new):
-                        return
-                    chat_id = new
-                    continue
+                    moved = await self._follow_migration(exc, day, chat_id, journal)
+                    if moved is not None:
+                        chat_id = moved
+                        continue
                 except BadRequest as exc:
-                    journal.record(Outcome(day, chat_id, FAILED, error=str(exc)))
-                    report.failed += 1
-                    return
+                    self._record_final(journal, day, chat_id, FAILED, error=str(exc))
                 except NetworkError as exc:
                     if maybe_delivered(exc):
-                        journal.record(Outcome(day, chat_id, UNCERTAIN, error=f"{type(exc).__name__}: {exc}"))
-                        report.uncertain += 1
-                        return
-                    self._in_flight[task] = "unsent"
-                    failures += 1
-                    if failures >= self.pacing.max_attempts:
-                        journal.record(Outcome(day, chat_id, FAILED, error=f"{type(exc).__name__}: {exc}"))
-                        report.failed += 1
-                        return
-                    report.retries += 1
-                    delay = min(30.0, self.pacing.backoff * 2 ** (failures - 1))
-                    await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-                    continue
+                        self._record_final(journal, day, chat_id, UNCERTAIN, error=_described(exc))
+                    else:
+                        self._in_flight[task] = "unsent"
+                        if await self._back_off(exc, tries, day, chat_id, journal):
+                            continue
                 except TelegramError as exc:
-                    journal.record(Outcome(day, chat_id, FAILED, error=f"{type(exc).__name__}: {exc}"))
-                    report.failed += 1
-                    return
-                journal.record(Outcome(day, chat_id, SENT, message_id=sent.message_id))
-                report.sent += 1
+                    self._record_final(journal, day, chat_id, FAILED, error=_described(exc))
+                else:
+                    self._record_final(journal, day, chat_id, SENT, message_id=sent.message_id)
                 return
         except asyncio.CancelledError:
-            if self._in_flight.get(task) == "in_flight":
-                journal.record(
-                    Outcome(day, chat_id, UNCERTAIN, error="stopped while the request was in flight")
-                )
-                report.uncertain += 1
-            else:
-                journal.record(Outcome(day, chat_id, PENDING))
-                report.handed_back += 1
+            self._interrupted(task, journal, day, chat_id)
             raise
+
+    def _record_final(
+        self,
+        journal: Journal,
+        day: dt.date,
+        chat_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        message_id: int | None = None,
+    ) -> None:
+        """Record a send's final outcome in the ledger and count it in the report."""
+        journal.record(Outcome(day, chat_id, status, message_id=message_id, error=error))
+        self.report.count(status)
+
+    async def _wait_out_429(
+        self, exc: RetryAfter, tries: _Tries, day: dt.date, chat_id: int, journal: Journal, pacer: Pacer
+    ) -> bool:
+        """Telegram said 429: pause the pacer and wait; False (recorded failed) after too many."""
+        self.report.retry_after += 1
+        tries.retry_after += 1
+        seconds = retry_after_seconds(exc)
+        if tries.retry_after > self.pacing.max_retry_after:
+            self._record_final(journal, day, chat_id, FAILED, error=str(exc))
+            return False
+        log.warning("delivery: 429 for chat %s, pausing %.0fs", chat_id, seconds)
+        pacer.pause(chat_id, seconds)
+        await asyncio.sleep(seconds)
+        return True
+
+    async def _follow_migration(
+        self, exc: ChatMigrated, day: dt.date, chat_id: int, journal: Journal
+    ) -> int | None:
+        """The group became a supergroup: move its row; return the new id to send to (None: done)."""
+        new = exc.new_chat_id
+        added = await self._db(self.ledger.migrate, day, chat_id, new, self.clock())
+        self.report.migrated += 1
+        log.info("delivery: chat %s became %s", chat_id, new)
+        if not added or not await journal.claim(day, new):
+            return None
+        return new
+
+    async def _back_off(
+        self, exc: NetworkError, tries: _Tries, day: dt.date, chat_id: int, journal: Journal
+    ) -> bool:
+        """The request surely did not arrive: wait with jittered backoff; False (failed) when used up."""
+        tries.failures += 1
+        if tries.failures >= self.pacing.max_attempts:
+            self._record_final(journal, day, chat_id, FAILED, error=_described(exc))
+            return False
+        self.report.retries += 1
+        delay = min(30.0, self.pacing.backoff * 2 ** (tries.failures - 1))
+        await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+        return True
+
+    def _interrupted(self, task: asyncio.Task, journal: Journal, day: dt.date, chat_id: int) -> None:
+        """Stopped mid-send: a request in flight may have arrived (uncertain); an unsent one goes back."""
+        if self._in_flight.get(task) == "in_flight":
+            self._record_final(
+                journal, day, chat_id, UNCERTAIN, error="stopped while the request was in flight"
+            )
+        else:
+            journal.record(Outcome(day, chat_id, PENDING))
+            self.report.handed_back += 1
+
+
+@dataclass
+class _Tries:
+    """How often one send has been tried, and why it was tried again."""
+
+    total: int = 0
+    failures: int = 0  # 5xx and connection failures
+    retry_after: int = 0  # 429 answers
+
+
+def _described(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def delivery_bot(token: str, api_url: str, pacing: Pacing, read_timeout: float = 10.0) -> Bot:

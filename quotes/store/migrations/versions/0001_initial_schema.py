@@ -1,5 +1,8 @@
 """Initial schema: sources, quotes, speakers, pins, daily picks, subscribers, deliveries, audit log.
 
+`upgrade` is one function of about 130 lines on purpose: a migration is a record of what was
+applied, written once and never edited, and reads best as the tables in order.
+
 Revision ID: 0001
 Revises:
 """
