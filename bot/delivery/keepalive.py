@@ -7,7 +7,7 @@ request in one call on a pooled connection and reads the answer, so the 1000/s p
 reach. Requests that carry files are passed to an HTTPXRequest.
 
 Failures say whether the request can have reached the server (see `maybe_delivered` in
-bot/delivery.py): `NotSent` (no connection) is safe to retry; `AnswerLost` (written, then no
+bot/delivery/broadcast.py): `NotSent` (no connection) is safe to retry; `AnswerLost` (written, then no
 complete answer) is not.
 """
 

@@ -1,4 +1,4 @@
-"""The database tables (SQLAlchemy Core). Migrations in quotes/migrations create them."""
+"""The database tables (SQLAlchemy Core). Migrations in quotes/store/migrations create them."""
 
 from __future__ import annotations
 
