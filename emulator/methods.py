@@ -38,7 +38,8 @@ class BotApiMixin(SendingMixin):
             "has_main_web_app": False,
         }
 
-    def api_sendmessage(self, bot: Bot, p: Json, files: Json) -> Json:
+    def _message_text(self, p: Json) -> tuple[str, list[Json], str | None]:
+        """Read a message's `text` with its parse mode: (plain text, entities, parse mode)."""
         text = _s(p, "text")
         if not text:
             raise E.bad_request(E.TEXT_EMPTY)
@@ -48,6 +49,10 @@ class BotApiMixin(SendingMixin):
             raise E.bad_request(E.TEXT_EMPTY)
         if len(plain) > MAX_TEXT // 2 and utf16_len(plain) > MAX_TEXT:
             raise E.bad_request(E.TEXT_TOO_LONG)
+        return plain, entities, parse_mode
+
+    def api_sendmessage(self, bot: Bot, p: Json, files: Json) -> Json:
+        plain, entities, parse_mode = self._message_text(p)
         markup = self._reply_markup(p)
         chat = self._resolve_chat(p)
         self._check_access(bot, chat)
@@ -61,15 +66,7 @@ class BotApiMixin(SendingMixin):
     def api_editmessagetext(self, bot: Bot, p: Json, files: Json) -> Json:
         if p.get("inline_message_id"):
             raise E.bad_request("message to edit not found")
-        text = _s(p, "text")
-        if not text:
-            raise E.bad_request(E.TEXT_EMPTY)
-        parse_mode = _s(p, "parse_mode") or None
-        plain, entities = self._format(text, parse_mode, p.get("entities"))
-        if not plain:
-            raise E.bad_request(E.TEXT_EMPTY)
-        if utf16_len(plain) > MAX_TEXT:
-            raise E.bad_request(E.TEXT_TOO_LONG)
+        plain, entities, parse_mode = self._message_text(p)
         markup = self._reply_markup(p)
         chat = self._resolve_chat(p)
         message_id = _i(p, "message_id")

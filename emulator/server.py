@@ -93,7 +93,7 @@ class _Conn(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        self.transport = transport
         self.server.conns.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
