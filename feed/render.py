@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape as _escape
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -166,11 +167,11 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-class _NoFeedLinks(BaseExtension):
+class _NoFeedLinks(BaseExtension):  # type: ignore[misc]  # feedgen has no types: its classes are Any
     pass
 
 
-class _EntryLinks(BaseEntryExtension):
+class _EntryLinks(BaseEntryExtension):  # type: ignore[misc]  # feedgen has no types: its classes are Any
     """Atom entry links with their rel, type and title.
 
     feedgen 1.0's FeedEntry.link() drops every attribute but href when it writes Atom (a
@@ -178,15 +179,15 @@ class _EntryLinks(BaseEntryExtension):
     alternates; this writes them itself.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.links: list[dict[str, str]] = []
 
     def add(self, **attributes: str) -> None:
         self.links.append(attributes)
 
-    def extend_atom(self, entry):
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
         for attributes in self.links:
-            etree.SubElement(entry, "link", **attributes)
+            etree.SubElement(entry, "link", attrib=attributes)
         return entry
 
 
@@ -248,7 +249,8 @@ def rss(items: Sequence[Entry], site: Site) -> bytes:
     fg.pubDate(_utc(_updated(items)))
     for entry in items:
         _add(fg, entry, site, rss=True)
-    return fg.rss_str(pretty=True)
+    body: bytes = fg.rss_str(pretty=True)  # feedgen is untyped: rss_str returns the document's bytes
+    return body
 
 
 def atom(items: Sequence[Entry], site: Site) -> bytes:
@@ -256,7 +258,8 @@ def atom(items: Sequence[Entry], site: Site) -> bytes:
     fg = _generator(site, ATOM_PATH, _updated(items))
     for entry in items:
         _add(fg, entry, site, rss=False)
-    return fg.atom_str(pretty=True)
+    body: bytes = fg.atom_str(pretty=True)  # feedgen is untyped: atom_str returns the document's bytes
+    return body
 
 
 def _rfc3339(moment: dt.datetime) -> str:
@@ -265,6 +268,7 @@ def _rfc3339(moment: dt.datetime) -> str:
 
 def json_feed(items: Sequence[Entry], site: Site) -> bytes:
     """Render JSON Feed 1.1."""
+    json_items: list[dict[str, Any]] = []
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": TITLE,
@@ -273,11 +277,11 @@ def json_feed(items: Sequence[Entry], site: Site) -> bytes:
         "description": DESCRIPTION,
         "language": LANGUAGE,
         "authors": [{"name": EDITOR, "url": site.link("/")}],
-        "items": [],
+        "items": json_items,
     }
     for entry in items:
         quote = entry.quote
-        item = {
+        item: dict[str, Any] = {
             "id": entry_id(site, entry.pick.date),
             "url": site.quote_url(quote.id),
             "title": entry_title(entry),
@@ -291,7 +295,7 @@ def json_feed(items: Sequence[Entry], site: Site) -> bytes:
         external = (entry.cites or entry.source).url or entry.source.url
         if external:
             item["external_url"] = external
-        feed["items"].append(item)
+        json_items.append(item)
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 

@@ -18,10 +18,10 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feed import pages
 from feed.published import SiteSettings, ensure_pick, feeds_for, site_for
@@ -50,6 +51,10 @@ HTML_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+# What the published pages depend on: the published day, then what Store.changes returns.
+Version = tuple[Any, ...]
+RawHeaders = list[tuple[bytes, bytes]]
+
 FEED_TYPES = {
     RSS_PATH: "application/rss+xml; charset=utf-8",
     ATOM_PATH: "application/atom+xml; charset=utf-8",
@@ -74,8 +79,8 @@ class Variant:
 
     body: bytes
     etag: str
-    ok_headers: list[tuple[bytes, bytes]]
-    not_modified_headers: list[tuple[bytes, bytes]]
+    ok_headers: RawHeaders
+    not_modified_headers: RawHeaders
 
     @classmethod
     def of(cls, body: bytes, etag: str, media_type: str, modified: str, encoding: str | None) -> Variant:
@@ -167,19 +172,19 @@ class Web:
         self.health = dict(health)
         self.bot_username = bot_username
         self.version_ttl = version_ttl
-        self._version: tuple | None = None
+        self._version: Version | None = None
         self._ensured: dt.date | None = None
         self._version_checked = -math.inf
         # The version's day is the published day from window[0] (inclusive) to window[1].
         self._day_window = (dt.datetime.max.replace(tzinfo=dt.UTC), dt.datetime.min.replace(tzinfo=dt.UTC))
         self._feeds: dict[str, FeedFile] = {}
-        self._feeds_key: tuple | None = None
-        self._home: tuple[tuple, str] | None = None
+        self._feeds_key: Version | None = None
+        self._home: tuple[tuple[Version, str | None], str] | None = None  # (version, bot), page
         self._lock = asyncio.Lock()
 
     # --- data version and the feed cache ----------------------------------------------------
 
-    def _key(self, now: dt.datetime) -> tuple:
+    def _key(self, now: dt.datetime) -> Version:
         """Return what the published pages depend on (in a worker thread: it reads the store)."""
         day = self.site.published_day(now)
         if day != self._ensured:
@@ -187,10 +192,15 @@ class Web:
             self._ensured = day
         return (day, *self.store.changes(day))
 
-    async def version(self, now: dt.datetime) -> tuple:
+    async def version(self, now: dt.datetime) -> Version:
         """The data version: read again on a new day, or when it is `version_ttl` seconds old."""
         start, end = self._day_window
-        if not start <= now < end or time.monotonic() - self._version_checked >= self.version_ttl:
+        # None only before the first read, which the empty initial day window makes anyway.
+        if (
+            self._version is None
+            or not start <= now < end
+            or time.monotonic() - self._version_checked >= self.version_ttl
+        ):
             self._version = await run_in_threadpool(self._key, now)
             self._version_checked = time.monotonic()
             day = self._version[0]
@@ -215,7 +225,7 @@ class Web:
 
     # --- routes -----------------------------------------------------------------------------
 
-    async def feed_answer(self, path: str, headers: dict[bytes, bytes]) -> tuple[int, list, bytes]:
+    async def feed_answer(self, path: str, headers: dict[bytes, bytes]) -> tuple[int, RawHeaders, bytes]:
         """Answer a GET of a feed: (status, raw headers, body), conditional and gzipped as asked."""
         now = self.clock()
         feed = (await self.feeds(now))[path]
@@ -282,7 +292,9 @@ class Web:
                 quotes.append(quote)
             elif quote.cites == source.id:
                 if quote.source not in sources:
-                    sources[quote.source] = self.store.source(quote.source)
+                    quote_source = self.store.source(quote.source)
+                    assert quote_source is not None  # quotes.source_id: a NOT NULL foreign key
+                    sources[quote.source] = quote_source
                 citing.append((quote, sources[quote.source]))
         cites = self.store.source(source.cites) if source.cites else None
         document = _document(source.document) if source.document else None
@@ -290,7 +302,7 @@ class Web:
 
     async def healthz(self, request: Request) -> Response:
         now = self.clock()
-        body: dict = {"database": "ok"}
+        body: dict[str, Any] = {"database": "ok"}
         healthy = True
         try:
             changes = await asyncio.wait_for(
@@ -313,7 +325,7 @@ class Web:
     # --- lifespan ---------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def lifespan(self, app: Starlette):
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         started: list[Service] = []
         try:
             for service in self.services:
@@ -338,10 +350,10 @@ class FeedFastPath:
     dictionary lookup and two ASGI messages. Everything else goes on to the app.
     """
 
-    def __init__(self, app, web: Web):
+    def __init__(self, app: ASGIApp, web: Web):
         self.app, self.web = app, web
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in FEED_TYPES and scope["method"] in ("GET", "HEAD"):
             status, headers, body = await self.web.feed_answer(scope["path"], dict(scope["headers"]))
             await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -6,6 +6,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from quotes.dates import DateError, PartialDate
 from quotes.model import Quote, Source, Speaker
@@ -31,6 +32,9 @@ class Corpus:
 
     def document(self, source: Source) -> str:
         """Return the text of a source's document."""
+        if source.document is None:
+            # The TypeError that joining None to the documents' folder would raise, saying why.
+            raise TypeError(f"source {source.id} has no document")
         if self.documents_dir is not None:
             return (self.documents_dir / source.document).read_text(encoding="utf-8")
         return document_text(source.document)
@@ -44,28 +48,28 @@ def document_text(name: str) -> str:
     return (DATA_DIR / "documents" / name).read_text(encoding="utf-8")
 
 
-def _strings(record: dict, key: str, where: str) -> tuple[str, ...]:
+def _strings(record: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     value = record.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise CorpusError(f"{where}: {key!r} must be a list of strings")
     return tuple(value)
 
 
-def _date(record: dict, key: str, where: str) -> PartialDate:
+def _date(record: dict[str, Any], key: str, where: str) -> PartialDate:
     try:
         return PartialDate.of(record.get(key), record.get(f"{key}_precision"))
     except DateError as exc:
         raise CorpusError(f"{where}: {key!r}: {exc}") from None
 
 
-def _required(record: dict, key: str, where: str) -> str:
+def _required(record: dict[str, Any], key: str, where: str) -> str:
     value = record.get(key)
     if not isinstance(value, str) or not value.strip():
         raise CorpusError(f"{where}: {key!r} is required")
     return value
 
 
-def parse_corpus(data: dict, documents_dir: Path | None = None) -> Corpus:
+def parse_corpus(data: dict[str, Any], documents_dir: Path | None = None) -> Corpus:
     """Turn the corpus file's tables into records, checking every field's form."""
     speakers = tuple(
         Speaker(
@@ -204,7 +208,7 @@ class Problem:
         return f"{self.quote_id}: {self.message}"
 
 
-def _departure(quote_id: str, doc_name: str, text: str, norm_q: str, doc: str) -> Problem:
+def _departure(quote_id: str, doc_name: str | None, text: str, norm_q: str, doc: str) -> Problem:
     norm_d, origin = normalise_space(doc)
     low, high = 0, len(norm_q)  # longest prefix of the quote found in the document
     while low < high:
@@ -259,7 +263,7 @@ def check_quote(quote: Quote, source: Source, doc: str) -> list[Problem]:
 def check_corpus(corpus: Corpus) -> list[Problem]:
     """Check every curated quote against its document, and that no two share a text."""
     problems: list[Problem] = []
-    docs: dict[str, str] = {}
+    docs: dict[str | None, str] = {}  # each document's text, read once (corpus.document refuses None)
     seen: dict[str, str] = {}
     for quote in corpus.quotes:
         source = corpus.source(quote.source)

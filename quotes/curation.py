@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from typing import Any, Literal, overload
 
 from quotes.corpus import ID_PATTERN
 from quotes.dates import DateError, PartialDate
@@ -92,6 +93,14 @@ def _bad_character(value: str, multiline: bool) -> str | None:
     return None
 
 
+@overload
+def check_line(name: str, value: str | None, required: Literal[True], limit: int = MAX_LINE) -> str: ...
+
+
+@overload
+def check_line(name: str, value: str | None, required: bool = False, limit: int = MAX_LINE) -> str | None: ...
+
+
 def check_line(name: str, value: str | None, required: bool = False, limit: int = MAX_LINE) -> str | None:
     """Return a one-line value stripped of outer space, or None if empty and not required."""
     value = (value or "").strip()
@@ -150,12 +159,13 @@ def parse_date(name: str, value: str | None, today: dt.date) -> PartialDate:
     except (DateError, ValueError):
         raise DraftError(
             name,
-            f"{value.strip()!r} is not a real date; write 15 November 2010, March 2013, 2013, "
+            f"{(value or '').strip()!r} is not a real date; write 15 November 2010, March 2013, 2013, "
             "2010-11-15 or unknown",
         ) from None
     if date.year is not None and date.year < 1:
         raise DraftError(name, "the year must be 1 or later")
-    if date.first_day() is not None and date.first_day() > today:
+    first = date.first_day()
+    if first is not None and first > today:
         raise DraftError(name, f"{date.human()} is in the future")
     return date
 
@@ -325,7 +335,14 @@ def add_quote(store: Store, checked: Checked, actor: str, now: dt.datetime) -> Q
         raise DuplicateQuote(existing)
     sources = [checked.new_source] if checked.new_source else []
     store.save(sources, [checked.quote], actor, now, action="add")
-    return store.quote(checked.quote.id)
+    return _stored(store, checked.quote.id)
+
+
+def _stored(store: Store, quote_id: str) -> Quote:
+    """Return a quote the store is known to hold: one just saved or read (nothing deletes quotes)."""
+    quote = store.quote(quote_id)
+    assert quote is not None, f"quote {quote_id} is not in the store"
+    return quote
 
 
 # --- editing -------------------------------------------------------------------------------
@@ -345,13 +362,20 @@ class Edit:
     changed: bool
 
 
-def _source_or_none(store: Store, name: str, value: str) -> str | None:
+def _quote_source(store: Store, value: str) -> Source:
+    """Return the existing source `value` names for a quote (a quote's source cannot be cleared)."""
     value = value.strip()
     if value in ("", CLEAR):
-        if name == "source":
-            raise DraftError("source", "is required: give an existing source id")
+        raise DraftError("source", "is required: give an existing source id")
+    return existing_source(store, value)
+
+
+def _cites_or_none(store: Store, value: str) -> str | None:
+    """Return the id of the existing source `value` names for a quote to cite, or None to clear it."""
+    value = value.strip()
+    if value in ("", CLEAR):
         return None
-    return existing_source(store, value).id if name == "source" else _cited(store, value)
+    return _cited(store, value)
 
 
 def _cited(store: Store, value: str) -> str:
@@ -386,7 +410,7 @@ def edit_quote(
         text = check_text(value)
         if text != quote.text and (existing := find_duplicate(store, text, exclude=quote.id)):
             raise DuplicateQuote(existing)
-        changes: dict = {"text": text}
+        changes: dict[str, Any] = {"text": text}
     elif name == "speaker":
         changes = {"speaker": check_line("speaker", value, required=True, limit=MAX_NAME)}
     elif name == "role":
@@ -399,22 +423,22 @@ def edit_quote(
         note = None if value.strip() == CLEAR else check_line("notes", value, limit=MAX_TEXT)
         changes = {"notes": (note,) if note else ()}
     elif name == "source":
-        source_id = _source_or_none(store, "source", value)
-        cites = store.source(source_id).cites
-        changes = {"source": source_id, "cites": cites}
+        source = _quote_source(store, value)
+        changes = {"source": source.id, "cites": source.cites}
     else:  # cites
-        changes = {"cites": _source_or_none(store, "cites", value)}
+        changes = {"cites": _cites_or_none(store, value)}
     edited = replace(quote, **changes)
     key = next(iter(changes))
     before, after = getattr(quote, key), getattr(edited, key)
     counts = store.save([], [edited], actor, now, action="edit")
-    return Edit(store.quote(quote.id), name, before, after, counts["updated"] > 0)
+    return Edit(_stored(store, quote.id), name, before, after, counts["updated"] > 0)
 
 
 def _edit_source(
     store: Store, quote: Quote, name: str, value: str, actor: str, now: dt.datetime, today: dt.date
 ) -> Edit:
     source = store.source(quote.source)
+    assert source is not None  # quotes.source_id is a NOT NULL foreign key to sources.id
     if source.origin == CURATED:
         raise DraftError(
             name,
@@ -423,7 +447,7 @@ def _edit_source(
         )
     key = name.split(".", 1)[1]
     if key == "title":
-        changes: dict = {"title": check_line("source title", value, required=True)}
+        changes: dict[str, Any] = {"title": check_line("source title", value, required=True)}
     elif key == "url":
         changes = {"url": None if value.strip() == CLEAR else check_source_url(value)}
     elif key == "publisher":

@@ -47,6 +47,10 @@ class PartialDate:
         if self.month is None and self.day is not None:
             raise DateError("a day needs a month")
         if self.day is not None:
+            if self.year is None or self.month is None:
+                # Only PartialDate(None, 0, 0) gets here (the first check tests the month and the
+                # day for truth, not for None); date() would raise TypeError on the missing year.
+                raise DateError("a month or day needs a year")
             dt.date(self.year, self.month, self.day)  # raises ValueError on 2013-02-30
         elif self.month is not None and not 1 <= self.month <= 12:
             raise DateError(f"month {self.month} is not 1-12")

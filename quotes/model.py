@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from quotes.dates import PartialDate
 
@@ -45,7 +46,7 @@ class Source:
             text += f", published {self.published.human()}"
         return text
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "kind": self.kind,

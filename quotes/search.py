@@ -15,6 +15,7 @@ import json
 import random
 import re
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -92,7 +93,7 @@ def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: b
     q = t.quotes.c
     sqlite = store.is_sqlite
 
-    def contains(column, pattern: str):
+    def contains(column: sa.ColumnElement[Any], pattern: str) -> sa.ColumnElement[bool]:
         # SQLite's LIKE already ignores ASCII case (lower() would cost a call per row); on
         # PostgreSQL, ILIKE with its default escape (backslash) is what pg_trgm indexes serve.
         return column.like(pattern, escape="\\") if sqlite else column.ilike(pattern)

@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 from quotes.corpus import ID_PATTERN
 from quotes.dates import DateError, PartialDate
@@ -23,13 +24,13 @@ VERSION = 1
 MAX_TEXT = 3500  # leaves room for the attribution inside Telegram's 4096-character message
 
 
-def source_record(source: Source) -> dict:
+def source_record(source: Source) -> dict[str, Any]:
     return source.as_dict()
 
 
-def quote_record(quote: Quote, source: Source, cites: Source | None) -> dict:
+def quote_record(quote: Quote, source: Source, cites: Source | None) -> dict[str, Any]:
     """Return a quote's JSON form, provenance included."""
-    record = {
+    record: dict[str, Any] = {
         "id": quote.id,
         "text": quote.text,
         "speaker": quote.speaker,
@@ -51,7 +52,7 @@ def quote_record(quote: Quote, source: Source, cites: Source | None) -> dict:
     return record
 
 
-def pick_record(pick: Pick, source: Source, cites: Source | None) -> dict:
+def pick_record(pick: Pick, source: Source, cites: Source | None) -> dict[str, Any]:
     return {"day": pick.date.isoformat(), "stored": pick.stored, "pinned": pick.pinned} | quote_record(
         pick.quote, source, cites
     )
@@ -60,7 +61,7 @@ def pick_record(pick: Pick, source: Source, cites: Source | None) -> dict:
 # --- export --------------------------------------------------------------------------------
 
 
-def export_json(records: Iterable[dict]) -> str:
+def export_json(records: Iterable[dict[str, Any]]) -> str:
     return (
         json.dumps(
             {"format": FORMAT, "version": VERSION, "quotes": list(records)}, ensure_ascii=False, indent=2
@@ -69,8 +70,8 @@ def export_json(records: Iterable[dict]) -> str:
     )
 
 
-def _flatten(record: dict) -> dict:
-    flat = {}
+def _flatten(record: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
     for key, value in record.items():
         if isinstance(value, dict):
             for inner, v in value.items():
@@ -82,7 +83,7 @@ def _flatten(record: dict) -> dict:
     return flat
 
 
-def export_csv(records: Iterable[dict]) -> str:
+def export_csv(records: Iterable[dict[str, Any]]) -> str:
     rows = [_flatten(r) for r in records]
     columns: list[str] = []
     for row in rows:
@@ -113,7 +114,17 @@ class Parsed:
     quotes: tuple[Quote, ...]
 
 
-def _str(record: dict, key: str, row: int, required: bool = False, prefix: str = "") -> str | None:
+@overload
+def _str(record: dict[str, Any], key: str, row: int, required: Literal[True], prefix: str = "") -> str: ...
+
+
+@overload
+def _str(
+    record: dict[str, Any], key: str, row: int, required: bool = False, prefix: str = ""
+) -> str | None: ...
+
+
+def _str(record: dict[str, Any], key: str, row: int, required: bool = False, prefix: str = "") -> str | None:
     value = record.get(key)
     if value in (None, ""):
         if required:
@@ -124,7 +135,7 @@ def _str(record: dict, key: str, row: int, required: bool = False, prefix: str =
     return value
 
 
-def _list(record: dict, key: str, row: int, prefix: str = "") -> tuple:
+def _list(record: dict[str, Any], key: str, row: int, prefix: str = "") -> tuple[Any, ...]:
     value = record.get(key)
     if value in (None, ""):
         return ()
@@ -138,14 +149,14 @@ def _list(record: dict, key: str, row: int, prefix: str = "") -> tuple:
     return tuple(value)
 
 
-def _strings(record: dict, key: str, row: int, prefix: str = "") -> tuple[str, ...]:
+def _strings(record: dict[str, Any], key: str, row: int, prefix: str = "") -> tuple[str, ...]:
     items = _list(record, key, row, prefix)
     if not all(isinstance(i, str) and i.strip() for i in items):
         raise ImportFileError("must be a list of non-empty texts", row, prefix + key)
     return items
 
 
-def _int(record: dict, key: str, row: int) -> int | None:
+def _int(record: dict[str, Any], key: str, row: int) -> int | None:
     value = record.get(key)
     if value in (None, ""):
         return None
@@ -156,7 +167,7 @@ def _int(record: dict, key: str, row: int) -> int | None:
     raise ImportFileError(f"must be a whole number, not {value!r}", row, key)
 
 
-def _bool(record: dict, key: str, row: int) -> bool:
+def _bool(record: dict[str, Any], key: str, row: int) -> bool:
     value = record.get(key, False)
     if isinstance(value, bool):
         return value
@@ -167,7 +178,7 @@ def _bool(record: dict, key: str, row: int) -> bool:
     raise ImportFileError(f"must be true or false, not {value!r}", row, key)
 
 
-def _date(record: dict, key: str, row: int, today: dt.date, prefix: str = "") -> PartialDate:
+def _date(record: dict[str, Any], key: str, row: int, today: dt.date, prefix: str = "") -> PartialDate:
     precision = record.get(f"{key}_precision") or None
     try:
         date = PartialDate.of(record.get(key) or None, precision)
@@ -262,8 +273,8 @@ def parse_quote(record: object, row: int, today: dt.date) -> tuple[Quote, list[S
     return quote, sources
 
 
-def _unflatten(row: dict) -> dict:
-    record: dict = {}
+def _unflatten(row: dict[str | None, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
     for key, value in row.items():
         if key is None:
             raise ImportFileError("has more cells than the header has columns")
@@ -278,7 +289,7 @@ def _unflatten(row: dict) -> dict:
     return record
 
 
-def read_records(data: bytes, fmt: str) -> list:
+def read_records(data: bytes, fmt: str) -> list[Any]:
     """Read the records of an import file (json or csv)."""
     try:
         text = data.decode("utf-8-sig")
@@ -289,8 +300,8 @@ def read_records(data: bytes, fmt: str) -> list:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ImportFileError(f"the file is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-        if isinstance(document, dict) and isinstance(document.get("quotes"), list):
-            return document["quotes"]
+        if isinstance(document, dict) and isinstance(quotes := document.get("quotes"), list):
+            return quotes
         if isinstance(document, list):
             return document
         raise ImportFileError('the JSON must be a list of quotes or {"quotes": [...]}')

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -96,7 +97,9 @@ class Store:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str:
-        return ScriptDirectory.from_config(self._alembic()).get_current_head()
+        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
+        assert head is not None  # None only for a script folder without migrations; ours ships them
+        return head
 
     def upgrade(self) -> tuple[str | None, str]:
         """Apply every pending migration; return the revisions before and after."""
@@ -209,7 +212,7 @@ class Store:
             }
         return rows[quote.source], rows.get(quote.cites) if quote.cites else None
 
-    def record(self, quote: Quote) -> dict:
+    def record(self, quote: Quote) -> dict[str, Any]:
         """Return a quote's JSON form (see quotes.transfer.quote_record)."""
         return quote_record(quote, *self.provenance(quote))
 
@@ -243,17 +246,27 @@ class Store:
 
     # --- writing quotes --------------------------------------------------------------------
 
-    def _audit(self, conn, now, actor: str, action: str, target: str | None, details: dict) -> None:
+    def _audit(
+        self,
+        conn: sa.Connection,
+        now: dt.datetime,
+        actor: str,
+        action: str,
+        target: str | None,
+        details: dict[str, Any],
+    ) -> None:
         conn.execute(
             t.audit_log.insert().values(at=now, actor=actor, action=action, target=target, details=details)
         )
 
-    def audit_log(self, limit: int = 100) -> list[dict]:
+    def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.read() as conn:
             rows = conn.execute(sa.select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit))
             return [dict(r._mapping) for r in rows]
 
-    def _upsert_source(self, conn, source: Source, now: dt.datetime, curated_only: bool) -> str | None:
+    def _upsert_source(
+        self, conn: sa.Connection, source: Source, now: dt.datetime, curated_only: bool
+    ) -> str | None:
         """Insert or update a source; return "add", "update" or None (unchanged or not ours).
 
         curated_only: update only sources that came from the corpus (the corpus loader never
@@ -372,10 +385,10 @@ class Store:
 
     # --- the quote of the day --------------------------------------------------------------
 
-    def _current_cycle(self, conn) -> int:
+    def _current_cycle(self, conn: sa.Connection) -> int:
         return conn.scalar(sa.select(sa.func.max(t.daily_picks.c.cycle))) or 1
 
-    def _pick(self, conn, day: dt.date, now: dt.datetime) -> tuple[Pick, bool]:
+    def _pick(self, conn: sa.Connection, day: dt.date, now: dt.datetime) -> tuple[Pick, bool]:
         """Return the date's pick and whether it was made now (inside the caller's transaction)."""
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PICK_LOCK})
@@ -421,7 +434,7 @@ class Store:
         quote = self._quote_in(conn, choice.quote_id)
         return Pick(day, quote, choice.cycle, choice.pinned), True
 
-    def _quote_in(self, conn, quote_id: str) -> Quote:
+    def _quote_in(self, conn: sa.Connection, quote_id: str) -> Quote:
         return quote_from_row(conn.execute(sa.select(t.quotes).where(t.quotes.c.id == quote_id)).one())
 
     def pick_for(self, day: dt.date, now: dt.datetime) -> Pick:
@@ -453,7 +466,7 @@ class Store:
             )
             return [Pick(r.pick_date, quote_from_row(r), r.pick_cycle, r.pick_pinned) for r in rows]
 
-    def changes(self, until: dt.date) -> tuple:
+    def changes(self, until: dt.date) -> tuple[Any, ...]:
         """Return what the published history depends on, cheaply: the newest pick up to `until`,
         the last pick made, and the last change to any quote or source (a cache key)."""
         with self.read() as conn:

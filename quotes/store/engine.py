@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.pool import ConnectionPoolEntry
 
 
 def database_url(url: str) -> str:
@@ -26,7 +28,7 @@ def create_engine(url: str) -> sa.Engine:
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
+    def _connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not pysqlite's
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -35,7 +37,7 @@ def create_engine(url: str) -> sa.Engine:
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
-    def _begin(connection):
+    def _begin(connection: sa.Connection) -> None:
         # A write transaction takes the write lock up front, so two writers queue on the
         # busy timeout instead of failing when a read lock cannot be upgraded.
         write = connection.get_execution_options().get("qotd_write", False)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
+
+import sqlalchemy as sa
 
 from quotes.dates import PartialDate
 from quotes.model import Quote, Source
 
 
-def digest(record: dict) -> str:
+def digest(record: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def quote_fields(quote: Quote) -> dict:
+def quote_fields(quote: Quote) -> dict[str, Any]:
     """Return the columns that hold a quote's content and provenance."""
     return {
         "text": quote.text,
@@ -30,7 +33,7 @@ def quote_fields(quote: Quote) -> dict:
     }
 
 
-def source_fields(source: Source) -> dict:
+def source_fields(source: Source) -> dict[str, Any]:
     return {
         "kind": source.kind,
         "title": source.title,
@@ -50,7 +53,7 @@ def source_fields(source: Source) -> dict:
     }
 
 
-def quote_from_row(row) -> Quote:
+def quote_from_row(row: sa.Row[*tuple[Any, ...]]) -> Quote:
     return Quote(
         id=row.id,
         text=row.text,
@@ -69,7 +72,7 @@ def quote_from_row(row) -> Quote:
     )
 
 
-def source_from_row(row) -> Source:
+def source_from_row(row: sa.Row[*tuple[Any, ...]]) -> Source:
     return Source(
         id=row.id,
         title=row.title,

@@ -63,7 +63,7 @@ POSTGRES_INDEXES = [
 ]
 
 
-def _fts5_trigram(bind) -> bool:
+def _fts5_trigram(bind: sa.Connection) -> bool:
     """Say whether this SQLite has FTS5 with the trigram tokenizer (3.34 and later)."""
     try:
         bind.exec_driver_sql("CREATE VIRTUAL TABLE temp.qotd_probe USING fts5(x, tokenize='trigram')")
