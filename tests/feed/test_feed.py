@@ -14,8 +14,8 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feed.render import EPOCH, Site, render
 from feed.published import feeds_for, site_for
+from feed.render import EPOCH, Site, render
 from tests.feed.conftest import CORRECTED, DAYS, FIRST, NOW, SITE, correct, settings_for
 
 EXPECTED = Path(__file__).parent / "expected"
