@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import PurePath
+from typing import Any
 
 from telegram import InputFile, Update
 from telegram.error import TelegramError
@@ -68,14 +69,14 @@ LISTED_SOURCES = 40  # what fits one message
 STATUSES = ("sent", "pending", "sending", "uncertain", "failed", "blocked", "migrated", "skipped")
 AWAITING_IMPORT = "awaiting_import"
 
-Handler = Callable[[Update, Context], Awaitable[object]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, object]]
 
 
 def admin_only(handler: Handler) -> Handler:
     """Refuse anyone but an admin before the handler runs."""
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: Context):
+    async def guarded(update: Update, context: Context) -> object:
         if not is_admin(update, context):
             user = update.effective_user
             log.info("refused %s to user %s", handler.__name__, user.id if user else None)
