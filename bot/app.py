@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
@@ -16,7 +17,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     InlineQueryHandler,
     MessageHandler,
     TypeHandler,
@@ -26,6 +26,7 @@ from telegram.request import BaseRequest
 
 from bot.config import BotSettings
 from bot.handlers import add, admins, readers
+from bot.handlers.common import Context
 from bot.limits import REPLY, LimitSettings, ReplyLimiter, UserThrottle
 from bot.messages import ANOTHER
 from quotes.store import Store
@@ -36,7 +37,7 @@ APOLOGY = "Sorry, something went wrong on our side. It has been logged; please t
 SLOW_DOWN = "Too many requests at once: please wait {seconds} seconds, then try again."
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log every error with the update that caused it; tell the user with a short apology."""
     described = update.to_dict() if isinstance(update, Update) else repr(update)
     log.error("error while handling update %s", described, exc_info=context.error)
@@ -53,10 +54,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("could not send the apology for update %s", getattr(update, "update_id", None))
 
 
-def throttle_users(throttle: UserThrottle, inline: UserThrottle):
+def throttle_users(
+    throttle: UserThrottle, inline: UserThrottle
+) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
     """Return a pre-handler that drops a user's updates beyond their share (told once)."""
 
-    async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def check(update: Update, context: Context) -> None:
         user = update.effective_user
         if user is None:
             return

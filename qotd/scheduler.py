@@ -26,9 +26,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+# APScheduler 3 publishes no type information (no py.typed, no stubs): its classes are Any here.
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from telegram import Bot
 
 from bot.delivery.broadcast import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
@@ -213,15 +214,17 @@ class SchedulerService:
         self.state = "stopped"
 
     async def _keep_leadership(self) -> None:
+        leadership = self.leadership
+        assert leadership is not None, "start() sets it before it starts this task"
         said_standby = False
         while True:
             if self.state == "standby":
-                if await self._db(self.leadership.try_acquire):
+                if await self._db(leadership.try_acquire):
                     await self._become_leader()
                 elif not said_standby:
                     log.info("scheduler: standing by: another instance is the leader")
                     said_standby = True
-            elif not await self._db(self.leadership.holds):
+            elif not await self._db(leadership.holds):
                 log.error("scheduler: lost the leadership lock; standing by")
                 await self._step_down()
                 self.state = "standby"
@@ -340,6 +343,7 @@ class SchedulerService:
     async def _channel_id(self, channel: int | str) -> int | None:
         if isinstance(channel, int):
             return channel
+        assert self.bot is not None, "_publish resolves channels only with a bot"
         if channel not in self._channels:
             try:
                 self._channels[channel] = (await self.bot.get_chat(channel)).id
@@ -359,17 +363,21 @@ class SchedulerService:
         self._broadcast_task = asyncio.create_task(self._run_broadcast(), name="broadcast")
 
     async def _run_broadcast(self) -> None:
+        bot = self.bot
+        assert bot is not None, "_start_broadcast starts this task only with a bot"
         while True:
+            broadcast = self._broadcast
+            assert broadcast is not None, "set before this task starts, and at the end of each pass"
             try:
-                self.last_report = await self._broadcast.run()
+                self.last_report = await broadcast.run()
             except Exception:
                 log.exception("scheduler: the broadcast failed; the next wake-up resumes it")
                 return
             # Rows planned while it ran are picked up by a new pass (unless we are stopping).
-            if not self._broadcast_more or self._broadcast.stopping or self.state != "leader":
+            if not self._broadcast_more or broadcast.stopping or self.state != "leader":
                 return
             self._broadcast_more = False
-            self._broadcast = Broadcast(self.bot, self.store, self.pacing, clock=self.clock)
+            self._broadcast = Broadcast(bot, self.store, self.pacing, clock=self.clock)
 
     def _schedule_next(self, now: dt.datetime) -> None:
         if self._apscheduler is None:

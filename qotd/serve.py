@@ -86,7 +86,7 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
-def build(settings: Settings, store: Store) -> tuple[object, list[Service], Application | None]:
+def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], Application | None]:
     """Build the ASGI app with its Telegram application and background services."""
     telegram = None
     services: list[Service] = []

@@ -214,6 +214,7 @@ class Broadcast:
 
     def _build_message(self, quote_id: str, day: dt.date) -> QuoteMessage:
         quote = self.store.quote(quote_id)
+        assert quote is not None, "deliveries.quote_id references quotes.id, and quotes are never deleted"
         source, cites = self.store.provenance(quote)
         return quote_message(quote, source, cites, heading(day))
 
@@ -268,6 +269,11 @@ class Broadcast:
     async def _dispatch(self, journal: Journal) -> None:
         semaphore = asyncio.Semaphore(self.pacing.concurrency)
         pacer = Pacer(self.pacing)
+
+        def finished(task: asyncio.Task) -> None:
+            self._in_flight.pop(task, None)
+            semaphore.release()
+
         while True:
             now = self.clock()
             since = now.date() - dt.timedelta(days=LOOK_BACK_DAYS)
@@ -290,7 +296,7 @@ class Broadcast:
                             raise
                         task = asyncio.create_task(self._send(row, message, journal, pacer))
                         self._in_flight[task] = "unsent"
-                        task.add_done_callback(lambda t: (self._in_flight.pop(t, None), semaphore.release()))
+                        task.add_done_callback(finished)
                     if len(rows) < self.pacing.batch:
                         break
                     after = rows[-1].chat_id

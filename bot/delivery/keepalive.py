@@ -92,6 +92,7 @@ class KeepAliveRequest(BaseRequest):
             )
         if self._slots is None:
             await self.initialize()
+        assert self._slots is not None, "initialize() makes it"
         parts = urlsplit(url)
         host = parts.hostname or "localhost"
         port = parts.port or (443 if parts.scheme == "https" else 80)

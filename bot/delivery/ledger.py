@@ -313,7 +313,7 @@ class Ledger:
         The delivery engine's group commit: one commit per batch of finished and starting sends.
         Returns the claimed keys.
         """
-        claimed = set()
+        claimed: set[tuple[dt.date, int]] = set()
         with self.store.write() as conn:
             if outcomes:
                 conn.execute(self._record_stmt, self._record_params(outcomes, now))

@@ -19,6 +19,7 @@ The one-message form, for power users, saves at once when every field passes:
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ChatType
@@ -83,13 +84,26 @@ def _keyboard(*rows: list[str]) -> ReplyKeyboardMarkup:
     )
 
 
+def _user_data(context: Context) -> dict[Any, Any]:
+    user_data = context.user_data
+    # The conversation is per user and per chat: PTB hands it only updates with both.
+    assert user_data is not None, "the /add conversation only gets updates with a user"
+    return user_data
+
+
 def _draft(context: Context) -> Draft:
-    return context.user_data.setdefault(DRAFT, Draft())
+    return _user_data(context).setdefault(DRAFT, Draft())
+
+
+def _new_source(context: Context) -> NewSource:
+    new_source = _draft(context).new_source
+    assert new_source is not None, "got_source made it: the new source's steps come only after New source"
+    return new_source
 
 
 def _end(context: Context) -> int:
-    context.user_data.pop(DRAFT, None)
-    context.user_data.pop(CHECKED, None)
+    _user_data(context).pop(DRAFT, None)
+    _user_data(context).pop(CHECKED, None)
     return ConversationHandler.END
 
 
@@ -98,7 +112,9 @@ async def _wrong(update: Update, context: Context, exc: DraftError, again: str, 
 
 
 def _answer(update: Update) -> str:
-    return update.effective_message.text or ""
+    message = update.effective_message
+    assert message is not None, "the steps are MessageHandlers: every update they get has a message"
+    return message.text or ""
 
 
 # --- questions -----------------------------------------------------------------------------
@@ -139,7 +155,11 @@ async def ask_date(update: Update, context: Context) -> int:
     if draft.new_source is not None:
         suggestion = draft.new_source.date
     else:
-        suggestion = store(context).source(draft.source_id).date.iso()
+        # got_source set source_id to a source existing_source found (sources are never deleted).
+        assert draft.source_id is not None, "ask_date comes after got_source: a source id or a new source"
+        source = store(context).source(draft.source_id)
+        assert source is not None, "got_source checked that the source exists"
+        suggestion = source.date.iso()
     options = [suggestion] if suggestion and suggestion not in (SKIP, UNKNOWN) else []
     await reply(update, context, ASK_DATE, _keyboard([*options, UNKNOWN]))
     return DATE
@@ -152,14 +172,16 @@ async def start(update: Update, context: Context) -> int:
     if not is_admin(update, context):
         await reply(update, context, REFUSED)
         return ConversationHandler.END
-    if update.effective_chat.type != ChatType.PRIVATE:
+    chat = update.effective_chat
+    assert chat is not None, "the /add conversation only gets updates with a chat"
+    if chat.type != ChatType.PRIVATE:
         await reply(update, context, "Add quotes in a private chat with the bot.")
         return ConversationHandler.END
     form = argument_text(update.effective_message)
     if form:
         await one_message(update, context, form)
         return _end(context)
-    context.user_data[DRAFT] = Draft()
+    _user_data(context)[DRAFT] = Draft()
     await reply(update, context, f"Adding a quote. {ASK_TEXT}", ReplyKeyboardRemove())
     return TEXT
 
@@ -210,7 +232,7 @@ async def got_source(update: Update, context: Context) -> int:
 
 async def got_source_title(update: Update, context: Context) -> int:
     try:
-        _draft(context).new_source.title = check_line("source title", _answer(update), required=True)
+        _new_source(context).title = check_line("source title", _answer(update), required=True)
     except DraftError as exc:
         await _wrong(update, context, exc, ASK_TITLE)
         return SOURCE_TITLE
@@ -225,7 +247,7 @@ async def got_source_url(update: Update, context: Context) -> int:
     except DraftError as exc:
         await _wrong(update, context, exc, ASK_URL, _keyboard([SKIP]))
         return SOURCE_URL
-    _draft(context).new_source.url = url
+    _new_source(context).url = url
     await reply(update, context, ASK_PUBLISHER, _keyboard([SKIP]))
     return SOURCE_PUBLISHER
 
@@ -237,7 +259,7 @@ async def got_source_publisher(update: Update, context: Context) -> int:
     except DraftError as exc:
         await _wrong(update, context, exc, ASK_PUBLISHER, _keyboard([SKIP]))
         return SOURCE_PUBLISHER
-    _draft(context).new_source.publisher = publisher
+    _new_source(context).publisher = publisher
     await reply(update, context, ASK_SOURCE_DATE, _keyboard([UNKNOWN]))
     return SOURCE_DATE
 
@@ -249,7 +271,7 @@ async def got_source_date(update: Update, context: Context) -> int:
     except DraftError as exc:
         await _wrong(update, context, exc, ASK_SOURCE_DATE, _keyboard([UNKNOWN]))
         return SOURCE_DATE
-    _draft(context).new_source.date = date.iso()
+    _new_source(context).date = date.iso()
     return await ask_date(update, context)
 
 
@@ -301,7 +323,7 @@ async def preview(update: Update, context: Context) -> int:
             return _end(context)
         await _wrong(update, context, exc, "Send a shorter text (the other answers are kept), or /cancel.")
         return TEXT
-    context.user_data[CHECKED] = checked
+    _user_data(context)[CHECKED] = checked
     message = quote_message(checked.quote, checked.source, checked.cites, "Preview")
     await reply(update, context, message.html, message.markup)
     await reply(update, context, "Save this quote?", _keyboard([SAVE, CANCEL]))
@@ -316,7 +338,7 @@ async def confirm(update: Update, context: Context) -> int:
         await reply(update, context, "Tap Save or Cancel.", _keyboard([SAVE, CANCEL]))
         return CONFIRM
     try:
-        quote = add_quote(store(context), context.user_data[CHECKED], actor(update), now(context))
+        quote = add_quote(store(context), _user_data(context)[CHECKED], actor(update), now(context))
     except DraftError as exc:
         await reply(update, context, f"{e(exc)}. Nothing was saved.", ReplyKeyboardRemove())
         return _end(context)

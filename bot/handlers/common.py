@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -15,7 +16,7 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import BotSettings
 from bot.delivery.subscribers import Subscribers
@@ -24,7 +25,9 @@ from quotes.store import Store
 
 log = logging.getLogger(__name__)
 
-Context = ContextTypes.DEFAULT_TYPE
+# What handlers get: PTB's default context, but with the bot build_application makes, whose rate
+# limiter (ReplyLimiter) takes rate_limit_args (REPLY); ContextTypes.DEFAULT_TYPE's bot has none.
+Context = CallbackContext[ExtBot[dict[Any, Any]], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 

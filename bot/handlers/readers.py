@@ -12,6 +12,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
+    Message,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
@@ -138,6 +139,7 @@ async def no_such_quote(update: Update, context: Context, quote_id: str) -> None
 async def start(update: Update, context: Context) -> None:
     """Greet, revive a lapsed subscription, show today's quote (or a deep-linked one)."""
     chat = update.effective_chat
+    assert chat is not None, "a command comes in a message, which has a chat"
     subs = subscribers(context)
     revived = subs.revive(chat.id, now(context))  # writing to the bot again means they are back
     payload = context.args[0] if context.args else ""
@@ -272,11 +274,12 @@ def _when(context: Context, delivery_time: dt.time | None, timezone: str | None)
 async def subscribe_chat(update: Update, context: Context) -> str | None:
     """Subscribe the update's chat; return the answer to give (None: the user may not)."""
     chat = update.effective_chat
-    if not await may_manage_chat(update, context):
+    if chat is None or not await may_manage_chat(update, context):  # (which says no without a chat)
         return None
     subs = subscribers(context)
     outcome = subs.subscribe(chat.id, chat.type, _chat_title(update), now(context))
     subscriber = subs.get(chat.id)
+    assert subscriber is not None, "subscribe() has just stored it, and subscribers are never deleted"
     when = _when(context, subscriber.delivery_time, subscriber.timezone)
     who = "This group is" if is_group(update) else "You are"
     if outcome is Subscribed.ALREADY:
@@ -291,6 +294,7 @@ async def subscribe(update: Update, context: Context) -> None:
 
 async def subscribe_button(update: Update, context: Context) -> None:
     query = update.callback_query
+    assert query is not None, "a CallbackQueryHandler's update has a callback query"
     answer = await subscribe_chat(update, context)
     if answer is None:
         await query.answer(f"Only the group's admins can {SUBSCRIBE_GROUP}.", show_alert=True)
@@ -303,6 +307,7 @@ async def unsubscribe(update: Update, context: Context) -> None:
     if await _refuse_in_group(update, context, "unsubscribe this group"):
         return
     chat = update.effective_chat
+    assert chat is not None, "a command comes in a message, which has a chat"
     was = subscribers(context).unsubscribe(chat.id, now(context))
     who = "This group" if is_group(update) else "You"
     if was:
@@ -344,6 +349,7 @@ async def time_command(update: Update, context: Context) -> None:
     if await _refuse_in_group(update, context, "change this group's time"):
         return
     chat = update.effective_chat
+    assert chat is not None, "a command comes in a message, which has a chat"
     subs = subscribers(context)
     current = subs.get(chat.id)
     if current is None or not current.active:
@@ -361,6 +367,7 @@ async def time_command(update: Update, context: Context) -> None:
 
 async def settings_command(update: Update, context: Context) -> None:
     chat = update.effective_chat
+    assert chat is not None, "a command comes in a message, which has a chat"
     subscriber = subscribers(context).get(chat.id)
     who = "This group is" if is_group(update) else "You are"
     if subscriber is None or not subscriber.active:
@@ -386,7 +393,11 @@ async def another(update: Update, context: Context) -> None:
     t.me deep link, which answerCallbackQuery may open).
     """
     query = update.callback_query
-    current = shared_quote_id(query.message.reply_markup if query.message else None)
+    assert query is not None, "a CallbackQueryHandler's update has a callback query"
+    # PTB 22 always reads a callback's message as a Message (an inaccessible one: date 0, no markup),
+    # though it types it MaybeInaccessibleMessage: the isinstance only narrows.
+    message = query.message
+    current = shared_quote_id(message.reply_markup if isinstance(message, Message) else None)
     quote = random_quote(store(context), random.Random(), exclude=[current] if current else [])
     if quote is None:
         await query.answer("There is no other quote yet.")
@@ -402,6 +413,7 @@ async def another(update: Update, context: Context) -> None:
 async def inline_query(update: Update, context: Context) -> None:
     """`@bot words`: up to 50 matching quotes, best first; an empty query gives today's quote."""
     query = update.inline_query
+    assert query is not None, "an InlineQueryHandler's update has an inline query"
     text = query.query.strip()
     if not text:
         quote = todays_quote(context)
@@ -434,6 +446,7 @@ async def inline_query(update: Update, context: Context) -> None:
 async def chat_migrated(update: Update, context: Context) -> None:
     """A group became a supergroup: its subscription moves to the new id."""
     message = update.effective_message
+    assert message is not None, "filters.StatusUpdate.MIGRATE passes only updates with a message"
     if message.migrate_to_chat_id:
         subscribers(context).migrate(message.chat_id, message.migrate_to_chat_id, now(context))
 
@@ -441,6 +454,7 @@ async def chat_migrated(update: Update, context: Context) -> None:
 async def my_chat_member(update: Update, context: Context) -> None:
     """The bot was blocked or removed from a chat: its subscription pauses (/start revives it)."""
     change = update.my_chat_member
+    assert change is not None, "a MY_CHAT_MEMBER ChatMemberHandler's update has my_chat_member"
     if change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
         reason = "blocked" if change.chat.type == ChatType.PRIVATE else "removed"
         if subscribers(context).unsubscribe(change.chat.id, now(context), reason=reason):
