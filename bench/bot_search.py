@@ -20,8 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from quotes.corpus import load_corpus
-from quotes.curation import find_duplicate
-from quotes.search import random_quote, search
+from quotes.search import find_duplicate, random_quote, search
 from quotes.selection import shuffle_key
 from quotes.store import Store
 from quotes.store import schema as t

@@ -19,7 +19,7 @@ from typing import Any, Literal, overload
 from quotes.corpus import ID_PATTERN
 from quotes.dates import DateError, PartialDate
 from quotes.model import ADMIN, CURATED, Quote, Source
-from quotes.search import texts_containing
+from quotes.search import find_duplicate
 from quotes.store import NotFound, Store
 from quotes.transfer import MAX_TEXT, ImportFileError, check_url
 
@@ -56,11 +56,6 @@ _MONTHS = {
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\s+([a-z]+)\.?,?\s+(\d{4})$")
 _MONTH_DAY_YEAR = re.compile(r"^([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})$")
 _MONTH_YEAR = re.compile(r"^([a-z]+)\.?,?\s+(\d{4})$")
-_DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u301d\u301e\uff02"
-_SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2039\u203a\u2032`\u00b4"
-_QUOTE_MAP = str.maketrans({**dict.fromkeys(_DOUBLE_QUOTES, '"'), **dict.fromkeys(_SINGLE_QUOTES, "'")})
-_WS = re.compile(r"\s+")
-_FRAGMENTS = re.compile(r"[^\s\"'" + _DOUBLE_QUOTES + _SINGLE_QUOTES + r"]+")
 
 
 class DraftError(ValueError):
@@ -194,24 +189,6 @@ def parse_topics(value: str | None) -> tuple[str, ...]:
 
 
 # --- duplicates and ids --------------------------------------------------------------------
-
-
-def normalise(text: str) -> str:
-    """Return text with typographic quotes made plain and runs of white space made one space."""
-    return _WS.sub(" ", text.translate(_QUOTE_MAP)).strip()
-
-
-def find_duplicate(store: Store, text: str, exclude: str | None = None) -> str | None:
-    """Return the id of a stored quote whose text equals `text` after normalising, if any."""
-    target = normalise(text)
-    # A duplicate holds every run of characters that normalising leaves alone, verbatim: the
-    # longest run filters the candidates in the database.
-    fragments = _FRAGMENTS.findall(text)
-    longest = max(fragments, key=len) if fragments else None
-    for quote_id, candidate in texts_containing(store, longest, exclude):
-        if normalise(candidate) == target:
-            return quote_id
-    return None
 
 
 def new_quote_id(store: Store) -> str:

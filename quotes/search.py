@@ -26,6 +26,11 @@ from quotes.store import schema as t
 MAX_RESULTS = 50
 MAX_TERMS = 8
 _WORD = re.compile(r"\w+")
+_DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u301d\u301e\uff02"
+_SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2039\u203a\u2032`\u00b4"
+_QUOTE_MAP = str.maketrans({**dict.fromkeys(_DOUBLE_QUOTES, '"'), **dict.fromkeys(_SINGLE_QUOTES, "'")})
+_WS = re.compile(r"\s+")
+_FRAGMENTS = re.compile(r"[^\s\"'" + _DOUBLE_QUOTES + _SINGLE_QUOTES + r"]+")
 
 
 def terms(query: str) -> list[str]:
@@ -185,3 +190,24 @@ def texts_containing(
         with conn.execution_options(yield_per=500).execute(query) as rows:
             for row in rows:
                 yield row.id, row.text
+
+
+# --- duplicates ------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """Return text with typographic quotes made plain and runs of white space made one space."""
+    return _WS.sub(" ", text.translate(_QUOTE_MAP)).strip()
+
+
+def find_duplicate(store: Store, text: str, exclude: str | None = None) -> str | None:
+    """Return the id of a stored quote whose text equals `text` after normalising, if any."""
+    target = normalise(text)
+    # A duplicate holds every run of characters that normalising leaves alone, verbatim: the
+    # longest run filters the candidates in the database.
+    fragments = _FRAGMENTS.findall(text)
+    longest = max(fragments, key=len) if fragments else None
+    for quote_id, candidate in texts_containing(store, longest, exclude):
+        if normalise(candidate) == target:
+            return quote_id
+    return None

@@ -41,10 +41,10 @@ from quotes.curation import (
     check_source_url,
     check_text,
     existing_source,
-    find_duplicate,
     parse_date,
     parse_topics,
 )
+from quotes.search import find_duplicate
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,13 @@ from quotes.curation import (
     check_draft,
     check_import,
     edit_quote,
-    find_duplicate,
-    normalise,
     parse_date,
     parse_topics,
     pin_date,
 )
 from quotes.dates import PartialDate
 from quotes.model import Quote, Source
+from quotes.search import find_duplicate, normalise
 from quotes.store import NotFound
 from quotes.transfer import ImportFileError
 
