@@ -27,8 +27,9 @@ from telegram.request import BaseRequest
 from bot.config import BotSettings
 from bot.handlers import add, admins, readers
 from bot.handlers.common import Context
-from bot.limits import REPLY, LimitSettings, ReplyLimiter, UserThrottle
+from bot.limits import LimitSettings
 from bot.messages import ANOTHER
+from bot.replies import REPLY, ReplyLimiter, UserThrottle
 from quotes.store import Store
 
 log = logging.getLogger(__name__)

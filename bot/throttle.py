@@ -1,8 +1,9 @@
-"""Token buckets: how the service stays inside Telegram's flood limits.
+"""Token buckets: the arithmetic under every pace the service keeps inside Telegram's limits.
 
 A bucket holds up to `burst` tokens and refills at `rate` per second. Time is passed in
 (`now`, monotonic seconds), so the arithmetic is tested without sleeping; `acquire` is the
-one place that waits.
+one place that waits. The replies' guards (bot/replies.py) and the broadcast's pacer
+(bot/delivery/broadcast.py) are built on it.
 """
 
 from __future__ import annotations

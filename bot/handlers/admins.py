@@ -31,9 +31,9 @@ from bot.handlers.common import (
     subscribers,
     today,
 )
-from bot.limits import REPLY
 from bot.messages import escape as e
 from bot.messages import snippet
+from bot.replies import REPLY
 from quotes.curation import (
     EDITABLE,
     SOURCE_FIELDS,

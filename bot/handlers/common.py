@@ -20,7 +20,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import BotSettings
 from bot.delivery.subscribers import Subscribers
-from bot.limits import REPLY
+from bot.replies import REPLY
 from quotes.store import Store
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ import pytest
 from telegram.error import RetryAfter
 
 from bot.app import SLOW_DOWN, build_application, set_commands
-from bot.limits import REPLY, TELEGRAM, LimitSettings, ReplyLimiter, UserThrottle
+from bot.limits import TELEGRAM, LimitSettings
+from bot.replies import REPLY, ReplyLimiter, UserThrottle
 from tests.conftest import NOW
 
 
