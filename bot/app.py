@@ -27,7 +27,7 @@ from telegram.request import BaseRequest
 from bot.config import BotSettings
 from bot.handlers import add, admins, readers
 from bot.handlers.common import Context
-from bot.limits import LimitSettings
+from bot.limits import TELEGRAM, LimitSettings
 from bot.messages import ANOTHER
 from bot.replies import REPLY, ReplyLimiter, UserThrottle
 from quotes.store import Store
@@ -46,7 +46,7 @@ async def on_error(update: object, context: Context) -> None:
         return
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(APOLOGY[:200], show_alert=True)
+            await update.callback_query.answer(APOLOGY[: TELEGRAM.callback_answer_length], show_alert=True)
         elif update.effective_chat is not None:  # (an inline query has no chat: no results show)
             await context.bot.send_message(
                 update.effective_chat.id, APOLOGY, parse_mode=ParseMode.HTML, rate_limit_args=REPLY

@@ -37,7 +37,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.delivery.journal import Journal
+from bot.delivery.journal import Clock, Journal
 from bot.delivery.keepalive import AnswerLost, KeepAliveRequest, NotSent
 from bot.delivery.ledger import (
     BLOCKED,
@@ -63,8 +63,6 @@ from quotes.store import Store
 log = logging.getLogger(__name__)
 
 LOOK_BACK_DAYS = 8  # pending rows of older dates are not looked at (the catch-up policy skips them)
-
-Clock = Callable[[], dt.datetime]
 
 
 def utcnow() -> dt.datetime:

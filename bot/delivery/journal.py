@@ -18,7 +18,7 @@ from bot.delivery.ledger import PENDING, Ledger, Outcome
 
 log = logging.getLogger("bot.delivery.broadcast")
 
-Clock = Callable[[], dt.datetime]
+Clock = Callable[[], dt.datetime]  # the time the ledger records (the broadcast's clock)
 
 
 class Journal:
