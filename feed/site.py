@@ -266,7 +266,7 @@ class Web:
         if self._home is None or self._home[0] != key:
             html = await run_in_threadpool(self._render_home, key[0][0], key[1])
             self._home = (key, html)
-        return html_response(request, self._home[1], cache=self.page_cache(now))
+        return html_response(request, self._home[1], cache=await self.page_cache(now))
 
     def _render_home(self, day: dt.date, bot_username: str | None) -> str:
         picks = [p for p in self.store.recent_picks(day, self.settings.feed_days) if not p.quote.hidden]
@@ -277,7 +277,7 @@ class Web:
     async def quote(self, request: Request) -> Response:
         quote_id = request.path_params["quote_id"]
         html, status = await run_in_threadpool(self._render_quote, quote_id)
-        return html_response(request, html, status, self.page_cache(self.clock()))
+        return html_response(request, html, status, await self.page_cache(self.clock()))
 
     def _render_quote(self, quote_id: str) -> tuple[str, int]:
         quote = self.store.quote(quote_id)
@@ -291,7 +291,7 @@ class Web:
     async def source(self, request: Request) -> Response:
         source_id = request.path_params["source_id"]
         html, status = await run_in_threadpool(self._render_source, source_id)
-        return html_response(request, html, status, self.page_cache(self.clock()))
+        return html_response(request, html, status, await self.page_cache(self.clock()))
 
     def _render_source(self, source_id: str) -> tuple[str, int]:
         source = self.store.source(source_id)
@@ -318,21 +318,21 @@ class Web:
 
     # --- the pages people share, and what crawlers read (feed/pages.py, feed/cards.py) -------
 
-    def page_cache(self, now: dt.datetime) -> str:
+    async def page_cache(self, now: dt.datetime) -> str:
         """Cache-Control of the pages: until the next publish, and never more than an hour (corrections)."""
+        await self.version(now)  # the day window it counts to
         seconds = max(0, math.ceil((self._day_window[1] - now).total_seconds()))
         return f"public, max-age={min(seconds, PAGE_MAX_AGE)}"
 
     async def about(self, request: Request) -> Response:
         now = self.clock()
-        await self.version(now)  # the day window the cache header counts to
         html = pages.about(
             self.site,
             self.bot_username(),
             self.settings.publish_time.strftime("%H:%M"),
             str(self.settings.timezone),
         )
-        return html_response(request, html, cache=self.page_cache(now))
+        return html_response(request, html, cache=await self.page_cache(now))
 
     async def card(self, request: Request) -> Response:
         """A quote's share image, rendered once per data version."""
@@ -345,7 +345,7 @@ class Web:
             if body is None:
                 return html_response(request, pages.not_found(status[1], self.site), status[0])
             self.cards.put(version, quote_id, body)
-        return png_response(request, body, self.page_cache(now))
+        return png_response(request, body, await self.page_cache(now))
 
     def _render_card(self, quote_id: str) -> tuple[bytes | None, tuple[int, str]]:
         quote = self.store.quote(quote_id)
@@ -366,7 +366,7 @@ class Web:
         version = await self.version(now)
         if self._sitemap is None or self._sitemap[0] != version:
             self._sitemap = (version, await run_in_threadpool(self._render_sitemap))
-        headers = {"cache-control": self.page_cache(now)}
+        headers = {"cache-control": await self.page_cache(now)}
         return Response(self._sitemap[1], media_type="application/xml", headers=headers)
 
     def _render_sitemap(self) -> str:
