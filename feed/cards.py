@@ -149,14 +149,22 @@ def _footer(draw: ImageDraw.ImageDraw, right: str) -> None:
     draw.text((WIDTH - MARGIN - _width(text, face), y + 2), text, font=face, fill=MUTED)
 
 
-def _png(image: Image.Image) -> bytes:
+# The formats a card is served in: PNG for the pages' previews, JPEG where Telegram asks for one
+# (an inline query's photo result must be a JPEG).
+FORMATS = {"png": "image/png", "jpg": "image/jpeg"}
+
+
+def _encode(image: Image.Image, kind: str = "png") -> bytes:
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    if kind == "jpg":
+        image.save(out, format="JPEG", quality=90, optimize=True)
+    else:
+        image.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
-def draw(card: Layout) -> bytes:
-    """The card's PNG."""
+def draw(card: Layout, kind: str = "png") -> bytes:
+    """The card as a PNG (or a JPEG: `kind` "jpg")."""
     image, draw = _canvas()
     face = font(SERIF, card.size)
     step = card.size * LEADING
@@ -168,12 +176,12 @@ def draw(card: Layout) -> bytes:
     draw.text((MARGIN, TEXT_BOTTOM + 22), card.speaker, font=font(SANS_BOLD, 32), fill=INK)
     draw.text((MARGIN, TEXT_BOTTOM + 66), card.where, font=font(SANS, 26), fill=MUTED)
     _footer(draw, f"Read it all: {card.address}" if card.cut else card.address)
-    return _png(image)
+    return _encode(image, kind)
 
 
-def quote_card(quote: Quote, source: Source, cites: Source | None, site: Site) -> bytes:
-    """A quote's share image (`/q/<id>.png`)."""
-    return draw(layout(quote, source, cites, site))
+def quote_card(quote: Quote, source: Source, cites: Source | None, site: Site, kind: str = "png") -> bytes:
+    """A quote's share image (`/q/<id>.png`, `/q/<id>.jpg`)."""
+    return draw(layout(quote, source, cites, site), kind)
 
 
 def site_card(site: Site) -> bytes:
@@ -186,7 +194,7 @@ def site_card(site: Site) -> bytes:
         draw.text((MARGIN, y), line, font=font(SANS, 36), fill=MUTED)
         y += 50
     _footer(draw, urlsplit(site.url).netloc or site.url)
-    return _png(image)
+    return _encode(image)
 
 
 class CardCache:

@@ -27,8 +27,9 @@ CARD_SIZE = (1200, 630)  # the share image, Open Graph's recommended size
 SITE_CARD_PATH = "/card.png"  # the share image of the pages that are not one quote's
 
 
-def card_path(quote_id: str) -> str:
-    return f"/q/{quote_id}.png"
+def card_path(quote_id: str, kind: str = "png") -> str:
+    """Where a quote's share image is: /q/<id>.png (or .jpg, for Telegram's inline results)."""
+    return f"/q/{quote_id}.{kind}"
 
 
 @dataclass(frozen=True)

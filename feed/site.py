@@ -334,31 +334,38 @@ class Web:
         )
         return html_response(request, html, cache=await self.page_cache(now))
 
-    async def card(self, request: Request) -> Response:
+    async def card_png(self, request: Request) -> Response:
+        return await self.card(request, "png")
+
+    async def card_jpg(self, request: Request) -> Response:
+        return await self.card(request, "jpg")
+
+    async def card(self, request: Request, kind: str) -> Response:
         """A quote's share image, rendered once per data version."""
         quote_id = request.path_params["quote_id"]
         now = self.clock()
         version = await self.version(now)
-        body = self.cards.get(version, quote_id)
+        name = pages.card_path(quote_id, kind)
+        body = self.cards.get(version, name)
         if body is None:
-            body, status = await run_in_threadpool(self._render_card, quote_id)
+            body, status = await run_in_threadpool(self._render_card, quote_id, kind)
             if body is None:
                 return html_response(request, pages.not_found(status[1], self.site), status[0])
-            self.cards.put(version, quote_id, body)
-        return png_response(request, body, await self.page_cache(now))
+            self.cards.put(version, name, body)
+        return image_response(request, body, cards.FORMATS[kind], await self.page_cache(now))
 
-    def _render_card(self, quote_id: str) -> tuple[bytes | None, tuple[int, str]]:
+    def _render_card(self, quote_id: str, kind: str) -> tuple[bytes | None, tuple[int, str]]:
         quote = self.store.quote(quote_id)
         if quote is None:
             return None, (404, f"There is no quote {quote_id!r}.")
         if quote.hidden:
             return None, (410, "This quote has been withdrawn.")
-        return cards.quote_card(quote, *self.store.provenance(quote), self.site), (200, "")
+        return cards.quote_card(quote, *self.store.provenance(quote), self.site, kind), (200, "")
 
     async def site_card(self, request: Request) -> Response:
         if self._site_card is None:  # it shows only the site's name and address: drawn once
             self._site_card = await run_in_threadpool(cards.site_card, self.site)
-        return png_response(request, self._site_card, f"public, max-age={PAGE_MAX_AGE}")
+        return image_response(request, self._site_card, "image/png", f"public, max-age={PAGE_MAX_AGE}")
 
     async def sitemap(self, request: Request) -> Response:
         """Every quote's and source's page (hidden quotes are not listed), once per data version."""
@@ -453,13 +460,13 @@ def html_response(request: Request, html: str, status_code: int = 200, cache: st
     return Response(body, status_code=status_code, headers=headers, media_type="text/html")
 
 
-def png_response(request: Request, body: bytes, cache: str) -> Response:
-    """A PNG with its ETag (its content's hash): 304 when the client has these bytes."""
+def image_response(request: Request, body: bytes, media_type: str, cache: str) -> Response:
+    """An image with its ETag (its content's hash): 304 when the client has these bytes."""
     headers = {"etag": f'"{hashlib.sha256(body).hexdigest()[:32]}"', "cache-control": cache}
     match = request.headers.get("if-none-match")
     if match is not None and etag_matches(match, headers["etag"]):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="image/png", headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 def _name(service: object) -> str:
@@ -512,7 +519,8 @@ def create_app(
     routes = [
         Route("/", web.home),
         Route("/about", web.about),
-        Route("/q/{quote_id}.png", web.card),  # before /q/{quote_id}, which would take it
+        Route("/q/{quote_id}.png", web.card_png),  # before /q/{quote_id}, which would take them
+        Route("/q/{quote_id}.jpg", web.card_jpg),
         Route("/q/{quote_id}", web.quote),
         Route(pages.SITE_CARD_PATH, web.site_card),
         Route("/sitemap.xml", web.sitemap),

@@ -129,6 +129,14 @@ def test_the_card_is_a_1200_by_630_png_with_an_etag(client):
     assert again.status_code == 304 and again.content == b""
 
 
+def test_the_card_is_also_a_jpeg_for_telegrams_inline_results(client):
+    response = client.get("/q/sb-02.jpg")
+    assert response.headers["content-type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(response.content))
+    assert (image.format, image.size) == ("JPEG", (1200, 630))
+    assert client.get("/q/sb-02.jpg").content == response.content
+
+
 def test_the_card_is_the_same_bytes_for_the_same_data_and_changes_with_a_correction(
     client, week_store, settings, clock
 ):
