@@ -99,15 +99,28 @@ def layout(quote: Quote, source: Source, cites: Source | None, site: Site) -> La
     width = WIDTH - 2 * MARGIN
     height = TEXT_BOTTOM - TEXT_TOP
     words = f"“{' '.join(quote.text.split())}”".split(" ")
-    lines: list[str] = []
     cut = False
-    for size in range(LARGEST, SMALLEST - 1, -2):
+
+    def fits(size: int) -> list[str] | None:
         lines = _wrap(words, font(SERIF, size), width)
-        if len(lines) * size * LEADING <= height:
-            break
+        return lines if len(lines) * size * LEADING <= height else None
+
+    # The largest size at which it fits: a smaller size never needs more lines, so halve.
+    sizes = list(range(SMALLEST, LARGEST + 1, 2))
+    low, high, best = 0, len(sizes) - 1, None
+    while low <= high:
+        middle = (low + high) // 2
+        found = fits(sizes[middle])
+        if found is not None:
+            best, low = (sizes[middle], found), middle + 1
+        else:
+            high = middle - 1
+    if best is not None:
+        size, lines = best
     else:
         size = SMALLEST
         face = font(SERIF, size)
+        lines = _wrap(words, face, width)
         room = int(height // (size * LEADING))
         kept = lines[:room]
         # Cut at a word: drop words from the last line until "…" fits after it.
@@ -159,7 +172,7 @@ def _encode(image: Image.Image, kind: str = "png") -> bytes:
     if kind == "jpg":
         image.save(out, format="JPEG", quality=90, optimize=True)
     else:
-        image.save(out, format="PNG", optimize=True)
+        image.save(out, format="PNG")
     return out.getvalue()
 
 
