@@ -40,6 +40,7 @@ class TelegramLimits:
     bot_wide: float = 30.0  # messages a second, all chats together
     paid_bot_wide: float = 1000.0  # with allow_paid_broadcast (paid in Telegram Stars)
     message_length: int = 4096  # a message's text after entity parsing, in UTF-16 code units
+    caption_length: int = 1024  # a photo's or a document's caption, counted the same way
     callback_answer_length: int = 200  # the text of an answerCallbackQuery
 
 

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.limits import TELEGRAM
 from quotes.dates import day_text
 from quotes.model import Quote, Source
+from quotes.text import snippet
 
 ANOTHER = "another"  # callback_data of the "Another" button
 MAX_MESSAGE = TELEGRAM.message_length
@@ -88,15 +89,6 @@ def shared_quote_id(markup: InlineKeyboardMarkup | None) -> str | None:
             if button.switch_inline_query:
                 return button.switch_inline_query
     return None
-
-
-def snippet(text: str, limit: int = 90) -> str:
-    """Return the start of a text on one line, cut at a word with "…" when longer than `limit`."""
-    line = " ".join(text.split())
-    if len(line) <= limit:
-        return line
-    cut = line[: limit - 1].rsplit(" ", 1)[0]
-    return (cut if len(cut) > limit // 2 else line[: limit - 1]) + "…"
 
 
 def telegram_length(html: str) -> int:

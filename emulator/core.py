@@ -8,10 +8,11 @@ control side may run in another thread than the server.
 The parts, one mixin each: ``emulator.state`` (the data, bots and tokens, lookups; the base
 class), ``emulator.chats`` (chats and membership), ``emulator.sending`` (what every sending
 method checks and stores), ``emulator.methods`` (the Bot API methods), ``emulator.files``
-(documents), ``emulator.updates`` (update queue, getUpdates, webhooks) and ``emulator.acting``
-(acting as users, reading back, waiting); ``emulator.params`` reads the parameters.  Where the
-rules come from is said beside each one; see also ``emulator.errors`` (wording),
-``emulator.entities`` (text parsing) and ``emulator.limits`` (flood limits, faults).
+(documents), ``emulator.photos`` (sendPhoto), ``emulator.updates`` (update queue, getUpdates,
+webhooks) and ``emulator.acting`` (acting as users, reading back, waiting); ``emulator.params``
+reads the parameters.  Where the rules come from is said beside each one; see also
+``emulator.errors`` (wording), ``emulator.entities`` (text parsing) and ``emulator.limits``
+(flood limits, faults).
 """
 
 from __future__ import annotations
@@ -28,16 +29,16 @@ from typing import Any
 from . import errors as E
 from .acting import ActingMixin
 from .chats import ChatsMixin
-from .files import FilesMixin
 from .limits import SENDING_METHODS, FaultInjector, Faults, FloodControl, Limits
 from .methods import BotApiMixin
+from .photos import PhotosMixin
 from .state import Bot, Chat, Json, Message
 from .updates import UpdatesMixin
 
 __all__ = ["METHODS", "Bot", "Chat", "Emulator", "Message"]
 
 
-class Emulator(ChatsMixin, BotApiMixin, FilesMixin, UpdatesMixin, ActingMixin):
+class Emulator(ChatsMixin, BotApiMixin, PhotosMixin, UpdatesMixin, ActingMixin):
     """A Telegram Bot API server in memory: state, rules, and the control side for tests."""
 
     def __init__(
@@ -200,6 +201,7 @@ for _name in (
     "getChat",
     "getChatMember",
     "sendDocument",
+    "sendPhoto",
     "getFile",
     "leaveChat",
 ):

@@ -31,7 +31,7 @@ from typing import Any
 Clock = Callable[[], float]
 
 # Methods that send a message and so count against the flood limits.
-SENDING_METHODS = frozenset({"sendmessage", "senddocument"})
+SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
 
 
 @dataclass

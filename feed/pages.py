@@ -1,251 +1,202 @@
-"""The site's HTML: plain pages built from data, everything escaped, no JavaScript."""
+"""The site's HTML from Jinja2 templates (feed/templates/, autoescaped, one base layout).
+
+This module turns data into what the templates show: which quote, its provenance, its text
+cut into marked pieces on a source page, the page's title, description and share image. It
+writes no markup: every value reaches the page through Jinja2's autoescaping.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import itertools
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH, TITLE
-from feed.render import escape as e
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from feed.render import ATOM_PATH, DESCRIPTION, JSON_PATH, RSS_PATH, TITLE, Site
 from quotes.corpus import paragraphs
 from quotes.dates import day_text
 from quotes.model import Pick, Quote, Source
+from quotes.text import snippet
 
-STYLE = """
-:root{
-  color-scheme:light dark;
-  --fg:#1d1d1f;
-  --bg:#fdfcf9;
-  --muted:#5f6368;
-  --mark:#fff1a8;
-  --line:#d9d4c7;
-  --accent:#1a5fb4}
-@media (prefers-color-scheme:dark){
-:root{--fg:#e8e6e3;
-  --bg:#17181a;
-  --muted:#a0a4a8;
-  --mark:#5a4a00;
-  --line:#3a3a3a;
-  --accent:#8fb8ff}}
-*{box-sizing:border-box}
-figure{margin:0}
-body{
-  margin:0 auto;
-  max-width:42rem;
-  padding:1rem 1.1rem 3rem;
-  font:1.05rem/1.6 Georgia,"Times New Roman",serif;
-  color:var(--fg);
-  background:var(--bg)}
-a{color:var(--accent)}
-header{
-  display:flex;
-  justify-content:space-between;
-  align-items:baseline;
-  gap:1rem;
-  flex-wrap:wrap;
-  border-bottom:1px solid var(--line);
-  padding-bottom:.4rem;
-  font-family:system-ui,sans-serif;
-  font-size:.95rem}
-header a.home{font-weight:700;text-decoration:none;color:var(--fg)}
-h1{font-size:1.5rem;line-height:1.25;margin:1.2rem 0 .6rem}
-h2{font-size:1.15rem;margin:2rem 0 .5rem;font-family:system-ui,sans-serif}
-blockquote{
-  margin:1rem 0;
-  padding:.2rem 0 .2rem 1rem;
-  border-left:4px solid var(--accent);
-  font-size:1.25rem;
-  line-height:1.5}
-blockquote p{margin:.3rem 0}
-.attribution{margin:.2rem 0 1rem;font-style:italic}
-.meta,.small,footer{font-family:system-ui,sans-serif;font-size:.9rem;color:var(--muted)}
-dl{
-  display:grid;
-  grid-template-columns:max-content 1fr;
-  gap:.2rem .9rem;
-  font-family:system-ui,sans-serif;
-  font-size:.92rem}
-dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
-ol.days{list-style:none;
-  padding:0}ol.days li{margin:0 0 1rem;
-  padding-bottom:.6rem;
-  border-bottom:1px solid var(--line)}
-.date{display:block;font-family:system-ui,sans-serif;font-size:.85rem;color:var(--muted)}
-.doc .part{margin:1rem 0;padding:.1rem .9rem;border-left:4px solid var(--line)}
-.doc .speaker{border-left-color:var(--accent)}
-.doc .who{
-  margin:.4rem 0 0;
-  font-family:system-ui,sans-serif;
-  font-size:.8rem;
-  text-transform:uppercase;
-  letter-spacing:.04em;
-  color:var(--muted)}
-.doc .editor p{color:var(--muted)}
-mark{background:var(--mark);color:inherit;padding:0 .1em}
-mark a{color:inherit;text-decoration:none}
-:target+mark,mark:target{outline:2px solid var(--accent)}
-footer{margin-top:3rem;border-top:1px solid var(--line);padding-top:.6rem}
-footer a{margin-right:.8rem}
-""".strip()
+SITE_NAME = TITLE
+CARD_SIZE = (1200, 630)  # the share image, Open Graph's recommended size
+SITE_CARD_PATH = "/card.png"  # the share image of the pages that are not one quote's
+
+
+def card_path(quote_id: str, kind: str = "png") -> str:
+    """Where a quote's share image is: /q/<id>.png (or .jpg, for Telegram's inline results)."""
+    return f"/q/{quote_id}.{kind}"
+
+
+@dataclass(frozen=True)
+class Feed:
+    path: str
+    media: str
+    name: str
+
 
 FEEDS = (
-    (RSS_PATH, "application/rss+xml", "RSS"),
-    (ATOM_PATH, "application/atom+xml", "Atom"),
-    (JSON_PATH, "application/feed+json", "JSON Feed"),
+    Feed(RSS_PATH, "application/rss+xml", "RSS"),
+    Feed(ATOM_PATH, "application/atom+xml", "Atom"),
+    Feed(JSON_PATH, "application/feed+json", "JSON Feed"),
 )
 
-
-def subscribe_link(bot_username: str | None) -> str:
-    if not bot_username:
-        return ""
-    url = f"https://t.me/{bot_username}"
-    return f'<a class="subscribe" href="{e(url)}">Get it on Telegram (@{e(bot_username)})</a>'
-
-
-def page(title: str, body: str, bot_username: str | None = None) -> str:
-    """Wrap a page's body in the site's layout, with feed autodiscovery links."""
-    alternates = "\n".join(
-        f'<link rel="alternate" type="{media}" title="{e(TITLE)} ({name})" href="{path}">'
-        for path, media, name in FEEDS
-    )
-    feeds = " ".join(f'<a href="{path}">{name}</a>' for path, _, name in FEEDS)
-    subscribe = subscribe_link(bot_username)
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title>
-<link rel="icon" href="data:,">
-{alternates}
-<style>{STYLE}</style>
-</head>
-<body>
-<header><a class="home" href="/">{e(TITLE)}</a>{subscribe}</header>
-<main>
-{body}
-</main>
-<footer>Feeds: {feeds}</footer>
-</body>
-</html>
-"""
+ENV = Environment(
+    loader=PackageLoader("feed", "templates"),
+    autoescape=select_autoescape(["html", "xml"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+ENV.globals.update(site_name=SITE_NAME, feeds=FEEDS, card_size=CARD_SIZE, day_text=day_text)
 
 
-def _cite(source: Source, quote_id: str | None = None) -> str:
-    """A source's title linked to its page on this site, its publisher and its dates."""
-    href = f"/sources/{source.id}" + (f"#q-{quote_id}" if quote_id and source.document else "")
-    publisher = f", {e(source.publisher)}" if source.publisher else ""
-    return f'<a href="{e(href)}"><cite>{e(source.title)}</cite></a>{publisher} ({e(source.dates_text())})'
+@dataclass(frozen=True)
+class Meta:
+    """What a page says of itself to browsers, search engines and link previews."""
+
+    title: str  # the short <title>
+    description: str
+    path: str | None  # the canonical address (None: a page with none, such as a 404)
+    image: str = SITE_CARD_PATH
+    image_alt: str = f"{SITE_NAME}: one curated quote a day, verbatim from a real document."
+    og_title: str = ""
+    kind: str = "website"
+
+    def __post_init__(self) -> None:
+        if not self.og_title:
+            object.__setattr__(self, "og_title", self.title)
 
 
-def attribution(quote: Quote) -> str:
-    role = f", {e(quote.speaker_role)}" if quote.speaker_role else ""
-    return f'<p class="attribution">— {e(quote.speaker)}{role}, {e(quote.date.human())}</p>'
+@dataclass(frozen=True)
+class Correction:
+    """One correction of a quote, as its page lists it."""
+
+    when: str
+    what: str
 
 
-def quote_figure(quote: Quote, source: Source, cites: Source | None) -> str:
-    """The quote, its attribution, and where it comes from."""
-    if cites is not None:
-        where = f"From {_cite(cites)}, as quoted by {_cite(source, quote.id)}."
-    else:
-        where = f"From {_cite(source, quote.id)}."
-    return (
-        f'<figure class="quote" id="quote-{e(quote.id)}">\n'
-        f"<blockquote><p>{e(quote.text)}</p></blockquote>\n"
-        f'<figcaption>{attribution(quote)}<p class="meta">{where} '
-        f'<a href="/q/{e(quote.id)}">Provenance</a></p></figcaption>\n'
-        "</figure>"
-    )
+@dataclass(frozen=True)
+class QuoteView:
+    """A quote with what is shown with it wherever it appears.
+
+    `lines`: the quote's provenance lines (a verification sentence and the like), shown under
+    its attribution on every page that shows the quote; `corrections`: listed on its page.
+    """
+
+    quote: Quote
+    source: Source
+    cites: Source | None
+    pick: Pick | None = None
+    lines: tuple[str, ...] = ()
+    corrections: tuple[Correction, ...] = field(default=())
+
+
+def provenance_lines(quote: Quote, source: Source, cites: Source | None) -> tuple[str, ...]:
+    """The sentences every page shows under a quote's attribution (none are recorded yet)."""
+    return ()
+
+
+def view_of(quote: Quote, source: Source, cites: Source | None, pick: Pick | None = None) -> QuoteView:
+    return QuoteView(quote, source, cites, pick, provenance_lines(quote, source, cites))
+
+
+def _render(template: str, site: Site, meta: Meta, bot_username: str | None, **context: Any) -> str:
+    return ENV.get_template(template).render(site=site, meta=meta, bot_username=bot_username, **context)
+
+
+def quote_description(quote: Quote) -> str:
+    return f"“{snippet(quote.text, 180)}” — {quote.speaker}, {quote.date.human()}"
+
+
+def quote_alt(quote: Quote) -> str:
+    return f"The quote “{snippet(quote.text, 120)}” by {quote.speaker}, on a card of {SITE_NAME}."
 
 
 def home(
     today: Pick | None,
-    provenance: dict[str, tuple[Source, Source | None]],
+    provenance: Mapping[str, tuple[Source, Source | None]],
     recent: Sequence[Pick],
     bot_username: str | None,
+    *,
+    site: Site,
 ) -> str:
     """The home page: today's quote, then the recent days."""
-    parts = []
-    if today is None:
-        parts.append(f"<h1>{e(TITLE)}</h1>\n<p>No quote has been published yet.</p>")
+    views = [view_of(p.quote, *provenance[p.quote.id], pick=p) for p in recent]
+    current = next((v for v in views if today is not None and v.pick == today), None)
+    earlier = [v for v in views if today is None or v.pick is None or v.pick.date != today.date]
+    if current is None:
+        meta = Meta(SITE_NAME, DESCRIPTION, "/")
     else:
-        parts.append(f'<h1>{e(TITLE)}<span class="date">{e(day_text(today.date))}</span></h1>')
-        parts.append(quote_figure(today.quote, *provenance[today.quote.id]))
-    subscribe = subscribe_link(bot_username)
-    feeds = ", ".join(f'<a href="{path}">{name}</a>' for path, _, name in FEEDS)
-    parts.append(
-        f'<p class="small">{subscribe + " · " if subscribe else ""}'
-        f"Follow it in your feed reader: {feeds}.</p>"
-    )
-    earlier = [p for p in recent if today is None or p.date != today.date]
-    if earlier:
-        items = []
-        for pick in earlier:
-            quote = pick.quote
-            source, cites = provenance[quote.id]
-            items.append(
-                f'<li><span class="date">{e(day_text(pick.date))}</span>'
-                f'<a href="/q/{e(quote.id)}">{e(quote.text)}</a>'
-                f'<span class="small"> — {e(quote.speaker)}, {e(quote.date.human())}, '
-                f"<cite>{e((cites or source).title)}</cite></span></li>"
-            )
-        parts.append('<h2>Recent days</h2>\n<ol class="days">\n' + "\n".join(items) + "\n</ol>")
-    return page(TITLE, "\n".join(parts), bot_username)
-
-
-def _source_dl(source: Source) -> str:
-    rows = [("Title", f"<cite>{e(source.title)}</cite>"), ("Kind", e(source.kind))]
-    if source.author:
-        rows.append(("Author (as shown)", e(source.author)))
-    rows.append(("Publisher", e(source.publisher or "unknown")))
-    rows.append(("Date", f"{e(source.date.human())} ({e(source.date.precision)} precision)"))
-    if source.published.known and source.published != source.date:
-        rows.append(("Published", e(source.published.human())))
-    if source.place:
-        rows.append(("Place", e(source.place)))
-    if source.url:
-        rows.append(("Address", f'<a href="{e(source.url)}" rel="nofollow">{e(source.url)}</a>'))
-    if source.cites_confidence:
-        rows.append(("That it quotes the cited work", e(source.cites_confidence)))
-    return "<dl>\n" + "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "\n</dl>"
-
-
-def _notes(notes: Iterable[str]) -> str:
-    notes = list(notes)
-    return "<ul>\n" + "\n".join(f"<li>{e(n)}</li>" for n in notes) + "\n</ul>" if notes else ""
-
-
-def quote_page(quote: Quote, source: Source, cites: Source | None, bot_username: str | None = None) -> str:
-    """A quote's permalink: the quote, its attribution and date, its full provenance."""
-    parts = [f"<h1>{e(quote.speaker)}, {e(quote.date.human())}</h1>", quote_figure(quote, source, cites)]
-    where = []
-    if source.document:
-        location = ""
-        if quote.paragraph is not None:
-            location = f" (paragraph {quote.paragraph}, character {quote.offset})"
-        where.append(
-            f'<p><a class="in-source" href="/sources/{e(source.id)}#q-{e(quote.id)}">'
-            f"Read it in the source text</a>{e(location)}.</p>"
+        quote = current.quote
+        meta = Meta(
+            SITE_NAME,
+            quote_description(quote),
+            "/",
+            image=card_path(quote.id),
+            image_alt=quote_alt(quote),
+            og_title=f"{SITE_NAME}, {day_text(current.pick.date) if current.pick else ''}: {quote.speaker}",
         )
-    parts.append("<h2>Provenance</h2>\n" + "\n".join(where))
-    rows = [
-        ("Speaker", e(quote.speaker) + (f", {e(quote.speaker_role)}" if quote.speaker_role else "")),
-        ("Date of the words", f"{e(quote.date.human())} ({e(quote.date.precision)} precision)"),
-    ]
-    if quote.topics:
-        rows.append(("Topics", e(", ".join(quote.topics))))
-    rows.append(("Id", e(quote.id)))
-    parts.append("<dl>\n" + "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "\n</dl>")
-    parts.append(_notes(quote.notes))
-    parts.append(f'<h2>Taken from: <a href="/sources/{e(source.id)}">{e(source.title)}</a></h2>')
-    parts.append(_source_dl(source) + _notes(source.notes))
-    if cites is not None:
-        parts.append(f'<h2>Which quotes: <a href="/sources/{e(cites.id)}">{e(cites.title)}</a></h2>')
-        parts.append(_source_dl(cites) + _notes(cites.notes))
-    return page(f"{quote.speaker}: {quote.text}", "\n".join(p for p in parts if p), bot_username)
+    return _render("home.html", site, meta, bot_username, today=current, earlier=earlier)
+
+
+def quote_page(
+    quote: Quote,
+    source: Source,
+    cites: Source | None,
+    bot_username: str | None = None,
+    *,
+    site: Site,
+    corrections: Sequence[Correction] = (),
+) -> str:
+    """A quote's permalink: the quote, its attribution and date, its full provenance."""
+    view = dataclasses.replace(view_of(quote, source, cites), corrections=tuple(corrections))
+    when = f", {quote.date.human()}" if quote.date.known else ""
+    meta = Meta(
+        f"{quote.speaker}{when} · {SITE_NAME}",
+        quote_description(quote),
+        f"/q/{quote.id}",
+        image=card_path(quote.id),
+        image_alt=quote_alt(quote),
+        og_title=f"{quote.speaker}{when}",
+        kind="article",
+    )
+    return _render("quote.html", site, meta, bot_username, view=view)
+
+
+@dataclass(frozen=True)
+class Mark:
+    ids: tuple[str, ...]  # the quotes covering this piece, the first one's link is the piece's
+    shade: int  # 0 or 1: neighbouring quotes alternate
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str
+    starts: tuple[str, ...]  # quotes that begin here (an anchor each)
+    mark: Mark | None
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    number: int
+    pieces: tuple[Piece, ...]
+
+
+@dataclass(frozen=True)
+class Part:
+    own: bool  # the speaker's own words, or the editor's
+    paragraphs: list[Paragraph]
+
+
+@dataclass(frozen=True)
+class Document:
+    parts: list[Part]
 
 
 @dataclass(frozen=True)
@@ -268,25 +219,32 @@ def locate(document: str, quote: Quote) -> Span | None:
     return Span(match.start(), match.end(), quote) if match else None
 
 
-def _highlight(document: str, start: int, end: int, spans: Sequence[Span]) -> str:
-    """Render document[start:end] with every quote marked, and an anchor where each one begins."""
+def _pieces(document: str, start: int, end: int, spans: Sequence[Span]) -> tuple[Piece, ...]:
+    """Cut document[start:end] where quotes begin and end; each piece knows the quotes covering it."""
     cuts = {start, end}
     for span in spans:
         cuts.update(c for c in (span.start, span.end) if start < c < end)
-    out = []
-    bounds = sorted(cuts)
-    for lo, hi in itertools.pairwise(bounds):
-        for span in spans:
-            if span.start == lo:
-                out.append(f'<a id="q-{e(span.quote.id)}" class="anchor"></a>')
-        text = e(document[lo:hi])
-        covering = [s for s in spans if s.start <= lo and hi <= s.end]
-        if covering:
-            first = covering[0].quote
-            ids = " ".join(s.quote.id for s in covering)
-            text = f'<mark data-quotes="{e(ids)}"><a href="/q/{e(first.id)}">{text}</a></mark>'
-        out.append(text)
-    return "".join(out)
+    shade = {span.quote.id: number % 2 for number, span in enumerate(spans)}
+    pieces = []
+    for lo, hi in itertools.pairwise(sorted(cuts)):
+        starts = tuple(s.quote.id for s in spans if s.start == lo)
+        covering = tuple(s.quote.id for s in spans if s.start <= lo and hi <= s.end)
+        mark = Mark(covering, shade[covering[0]]) if covering else None
+        pieces.append(Piece(document[lo:hi], starts, mark))
+    return tuple(pieces)
+
+
+def document_view(document: str, source: Source, spans: Sequence[Span]) -> Document:
+    """A document's paragraphs with the quotes marked, in runs of the speaker's and the editor's."""
+    parts: list[Part] = []
+    for number, (start, end) in enumerate(paragraphs(document), 1):
+        own = number in source.speaker_paragraphs
+        paragraph = Paragraph(number, _pieces(document, start, end, spans))
+        if parts and parts[-1].own == own:
+            parts[-1].paragraphs.append(paragraph)
+        else:
+            parts.append(Part(own, [paragraph]))
+    return Document(parts)
 
 
 def source_page(
@@ -296,21 +254,13 @@ def source_page(
     citing: Sequence[tuple[Quote, Source]],
     cites: Source | None,
     bot_username: str | None = None,
+    *,
+    site: Site,
 ) -> str:
     """A source: its metadata, and its text with the speaker's and the editor's parts told apart."""
-    parts = [f"<h1><cite>{e(source.title)}</cite></h1>", _source_dl(source), _notes(source.notes)]
-    if cites is not None:
-        parts.append(f'<p>It quotes <a href="/sources/{e(cites.id)}"><cite>{e(cites.title)}</cite></a>.</p>')
-    if citing:
-        items = "\n".join(
-            f'<li><a href="/q/{e(q.id)}">{e(q.text)}</a> <span class="small">— quoted by '
-            f'<a href="/sources/{e(s.id)}#q-{e(q.id)}">{e(s.title)}</a></span></li>'
-            for q, s in citing
-        )
-        parts.append(f"<h2>Quotes from this work</h2>\n<ul>\n{items}\n</ul>")
     speakers = sorted({q.speaker for q in quotes}) or ([source.author] if source.author else [])
-    speaker = " and ".join(speakers) or "the speaker"
     unlocated: list[Quote] = []
+    shown = None
     if document is not None:
         spans = []
         for quote in quotes:
@@ -320,44 +270,57 @@ def source_page(
             else:
                 spans.append(span)
         spans.sort(key=lambda s: (s.start, s.quote.id))
-        parts.append(
-            "<h2>The text</h2>\n"
-            f'<p class="small">Marked: the quotes taken from it. Blue-edged: {e(speaker)}\'s own words; '
-            "grey: the editor's text and the page around them (not the speaker's).</p>"
-        )
-        blocks: list[tuple[bool, list[str]]] = []
-        for number, (start, end) in enumerate(paragraphs(document), 1):
-            own = number in source.speaker_paragraphs
-            html = f'<p id="p-{number}">{_highlight(document, start, end, spans)}</p>'
-            if blocks and blocks[-1][0] == own:
-                blocks[-1][1].append(html)
-            else:
-                blocks.append((own, [html]))
-        rendered = []
-        for own, paras in blocks:
-            label = f"{e(speaker)}'s words" if own else "Editor's text"
-            kind = "speaker" if own else "editor"
-            rendered.append(
-                f'<section class="part {kind}"><p class="who">{label}</p>\n'
-                + "\n".join(paras)
-                + "\n</section>"
-            )
-        parts.append('<div class="doc">\n' + "\n".join(rendered) + "\n</div>")
-    elif quotes:
-        parts.append("<p>We do not hold this document's text.</p>")
-    listed = unlocated if document is not None else list(quotes)
-    if listed:
-        heading = "Quotes not located in the text above" if document is not None else "Quotes taken from it"
-        items = "\n".join(f'<li id="q-{e(q.id)}"><a href="/q/{e(q.id)}">{e(q.text)}</a></li>' for q in listed)
-        parts.append(f"<h2>{heading}</h2>\n<ul>\n{items}\n</ul>")
-    return page(source.title, "\n".join(p for p in parts if p), bot_username)
-
-
-def not_found(message: str) -> str:
-    return page(
-        "Not found", f'<h1>Not found</h1>\n<p>{e(message)}</p>\n<p><a href="/">Today\'s quote</a></p>'
+        shown = document_view(document, source, spans)
+    held = len(quotes) + len(citing)
+    what = f"{held} quote{'s' if held != 1 else ''} taken from it" if held else "its details"
+    meta = Meta(
+        f"{snippet(source.title, 60)} · {SITE_NAME}",
+        f"{source.title} ({source.kind}"
+        + (f", {source.publisher}" if source.publisher else "")
+        + f", {source.dates_text()}): {what}.",
+        f"/sources/{source.id}",
+        og_title=snippet(source.title, 90),
+    )
+    return _render(
+        "source.html",
+        site,
+        meta,
+        bot_username,
+        source=source,
+        cites=cites,
+        citing=citing,
+        quotes=quotes,
+        document=shown,
+        speaker=" and ".join(speakers) or "the speaker",
+        listed=unlocated if document is not None else list(quotes),
     )
 
 
-def timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def about(site: Site, bot_username: str | None, publish_time: str, timezone: str) -> str:
+    """What the site is, where its quotes come from, when they come out and how to follow them."""
+    meta = Meta(f"About · {SITE_NAME}", DESCRIPTION, "/about", og_title=f"About {SITE_NAME}")
+    return _render(
+        "about.html",
+        site,
+        meta,
+        bot_username,
+        description=DESCRIPTION,
+        publish_time=publish_time,
+        timezone=timezone,
+    )
+
+
+def not_found(message: str, site: Site) -> str:
+    return _render(
+        "not_found.html", site, Meta(f"Not found · {SITE_NAME}", message, None), None, message=message
+    )
+
+
+def sitemap(site: Site, quotes: Iterable[Quote], sources: Iterable[Source]) -> str:
+    """Every page worth finding: the home and about pages, each quote's page and each source's."""
+    paths = ["/", "/about", *(f"/q/{q.id}" for q in quotes), *(f"/sources/{s.id}" for s in sources)]
+    return ENV.get_template("sitemap.xml").render(site=site, paths=paths)
+
+
+def robots(site: Site) -> str:
+    return ENV.get_template("robots.txt").render(site=site)

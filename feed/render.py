@@ -92,7 +92,7 @@ class Feeds:
 def escape(text: object) -> str:
     """Escape text for HTML text and double-quoted attributes (apostrophes stay as they are).
 
-    The one escaping policy of the reader's web: the feeds' HTML content and the site's pages.
+    The escaping of the feeds' HTML content (the site's pages are Jinja2 templates, autoescaped).
     """
     return _escape(str(text), quote=False).replace('"', "&quot;")
 

@@ -21,17 +21,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
+from importlib.resources import files
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from feed import pages
+from feed import cards, pages
 from feed.published import SiteSettings, ensure_pick, feeds_for, site_for
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH
 from quotes.corpus import DATA_DIR, document_text
@@ -46,11 +47,14 @@ HEALTHY_STATES = frozenset({"running", "idle", "off", "leader", "standby"})
 # Time the lifespan gives all services together to stop (SIGTERM must end within 10 s).
 STOP_BUDGET = 7.0
 HTML_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+# Pages change once a day, at the publish; a correction reaches readers within this many seconds.
+PAGE_MAX_AGE = 3600
+FAVICON = (files("feed") / "static" / "favicon.svg").read_bytes()
 # What the published pages depend on: the published day, then what Store.changes returns.
 Version = tuple[Any, ...]
 RawHeaders = list[tuple[bytes, bytes]]
@@ -134,13 +138,18 @@ def accepts_gzip(header: str | None) -> bool:
     return False
 
 
+def etag_matches(match: str, *etags: str) -> bool:
+    """Whether an If-None-Match header names one of `etags` (or is *)."""
+    if match.strip() == "*":
+        return True
+    tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+    return any(tag in tags for tag in etags)
+
+
 def not_modified(match: str | None, since: str | None, feed: FeedFile) -> bool:
     """Conditional GET: If-None-Match when present (it wins), else If-Modified-Since."""
     if match is not None:
-        if match.strip() == "*":
-            return True
-        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
-        return feed.plain.etag in tags or feed.gzipped.etag in tags
+        return etag_matches(match, feed.plain.etag, feed.gzipped.etag)
     if since:
         try:
             moment = parsedate_to_datetime(since)
@@ -180,6 +189,9 @@ class Web:
         self._feeds: dict[str, FeedFile] = {}
         self._feeds_key: Version | None = None
         self._home: tuple[tuple[Version, str | None], str] | None = None  # (version, bot), page
+        self.cards = cards.CardCache()
+        self._sitemap: tuple[Version, str] | None = None
+        self._site_card: bytes | None = None
         self._lock = asyncio.Lock()
 
     # --- data version and the feed cache ----------------------------------------------------
@@ -254,36 +266,37 @@ class Web:
         if self._home is None or self._home[0] != key:
             html = await run_in_threadpool(self._render_home, key[0][0], key[1])
             self._home = (key, html)
-        return html_response(request, self._home[1])
+        return html_response(request, self._home[1], cache=await self.page_cache(now))
 
     def _render_home(self, day: dt.date, bot_username: str | None) -> str:
         picks = [p for p in self.store.recent_picks(day, self.settings.feed_days) if not p.quote.hidden]
         today = picks[0] if picks and picks[0].date == day else None
         provenance = {p.quote.id: self.store.provenance(p.quote) for p in picks}
-        return pages.home(today, provenance, picks, bot_username)
+        return pages.home(today, provenance, picks, bot_username, site=self.site)
 
     async def quote(self, request: Request) -> Response:
         quote_id = request.path_params["quote_id"]
         html, status = await run_in_threadpool(self._render_quote, quote_id)
-        return html_response(request, html, status)
+        return html_response(request, html, status, await self.page_cache(self.clock()))
 
     def _render_quote(self, quote_id: str) -> tuple[str, int]:
         quote = self.store.quote(quote_id)
         if quote is None:
-            return pages.not_found(f"There is no quote {quote_id!r}."), 404
+            return pages.not_found(f"There is no quote {quote_id!r}.", self.site), 404
         if quote.hidden:
-            return pages.not_found("This quote has been withdrawn."), 410
-        return pages.quote_page(quote, *self.store.provenance(quote), self.bot_username()), 200
+            return pages.not_found("This quote has been withdrawn.", self.site), 410
+        source, cites = self.store.provenance(quote)
+        return pages.quote_page(quote, source, cites, self.bot_username(), site=self.site), 200
 
     async def source(self, request: Request) -> Response:
         source_id = request.path_params["source_id"]
         html, status = await run_in_threadpool(self._render_source, source_id)
-        return html_response(request, html, status)
+        return html_response(request, html, status, await self.page_cache(self.clock()))
 
     def _render_source(self, source_id: str) -> tuple[str, int]:
         source = self.store.source(source_id)
         if source is None:
-            return pages.not_found(f"There is no source {source_id!r}."), 404
+            return pages.not_found(f"There is no source {source_id!r}.", self.site), 404
         quotes = []
         citing = []
         sources: dict[str, Source] = {}
@@ -298,7 +311,81 @@ class Web:
                 citing.append((quote, sources[quote.source]))
         cites = self.store.source(source.cites) if source.cites else None
         document = _document(source.document) if source.document else None
-        return pages.source_page(source, document, quotes, citing, cites, self.bot_username()), 200
+        return (
+            pages.source_page(source, document, quotes, citing, cites, self.bot_username(), site=self.site),
+            200,
+        )
+
+    # --- the pages people share, and what crawlers read (feed/pages.py, feed/cards.py) -------
+
+    async def page_cache(self, now: dt.datetime) -> str:
+        """Cache-Control of the pages: until the next publish, and never more than an hour (corrections)."""
+        await self.version(now)  # the day window it counts to
+        seconds = max(0, math.ceil((self._day_window[1] - now).total_seconds()))
+        return f"public, max-age={min(seconds, PAGE_MAX_AGE)}"
+
+    async def about(self, request: Request) -> Response:
+        now = self.clock()
+        html = pages.about(
+            self.site,
+            self.bot_username(),
+            self.settings.publish_time.strftime("%H:%M"),
+            str(self.settings.timezone),
+        )
+        return html_response(request, html, cache=await self.page_cache(now))
+
+    async def card_png(self, request: Request) -> Response:
+        return await self.card(request, "png")
+
+    async def card_jpg(self, request: Request) -> Response:
+        return await self.card(request, "jpg")
+
+    async def card(self, request: Request, kind: str) -> Response:
+        """A quote's share image, rendered once per data version."""
+        quote_id = request.path_params["quote_id"]
+        now = self.clock()
+        version = await self.version(now)
+        name = pages.card_path(quote_id, kind)
+        body = self.cards.get(version, name)
+        if body is None:
+            body, status = await run_in_threadpool(self._render_card, quote_id, kind)
+            if body is None:
+                return html_response(request, pages.not_found(status[1], self.site), status[0])
+            self.cards.put(version, name, body)
+        return image_response(request, body, cards.FORMATS[kind], await self.page_cache(now))
+
+    def _render_card(self, quote_id: str, kind: str) -> tuple[bytes | None, tuple[int, str]]:
+        quote = self.store.quote(quote_id)
+        if quote is None:
+            return None, (404, f"There is no quote {quote_id!r}.")
+        if quote.hidden:
+            return None, (410, "This quote has been withdrawn.")
+        return cards.quote_card(quote, *self.store.provenance(quote), self.site, kind), (200, "")
+
+    async def site_card(self, request: Request) -> Response:
+        if self._site_card is None:  # it shows only the site's name and address: drawn once
+            self._site_card = await run_in_threadpool(cards.site_card, self.site)
+        return image_response(request, self._site_card, "image/png", f"public, max-age={PAGE_MAX_AGE}")
+
+    async def sitemap(self, request: Request) -> Response:
+        """Every quote's and source's page (hidden quotes are not listed), once per data version."""
+        now = self.clock()
+        version = await self.version(now)
+        if self._sitemap is None or self._sitemap[0] != version:
+            self._sitemap = (version, await run_in_threadpool(self._render_sitemap))
+        headers = {"cache-control": await self.page_cache(now)}
+        return Response(self._sitemap[1], media_type="application/xml", headers=headers)
+
+    def _render_sitemap(self) -> str:
+        return pages.sitemap(self.site, self.store.quotes(include_hidden=False), self.store.sources())
+
+    async def robots(self, request: Request) -> Response:
+        cache = {"cache-control": f"public, max-age={PAGE_MAX_AGE}"}
+        return PlainTextResponse(pages.robots(self.site), headers=cache)
+
+    async def favicon(self, request: Request) -> Response:
+        cache = {"cache-control": "public, max-age=604800"}
+        return Response(FAVICON, media_type="image/svg+xml", headers=cache)
 
     async def healthz(self, request: Request) -> Response:
         now = self.clock()
@@ -362,14 +449,24 @@ class FeedFastPath:
         await self.app(scope, receive, send)
 
 
-def html_response(request: Request, html: str, status_code: int = 200) -> Response:
+def html_response(request: Request, html: str, status_code: int = 200, cache: str | None = None) -> Response:
     """An HTML page, gzipped when the client takes it and it is worth it."""
     body = html.encode("utf-8")
     headers = HTML_HEADERS | {"vary": "Accept-Encoding"}
+    headers["cache-control"] = cache if cache and status_code == 200 else "no-cache"
     if len(body) >= 500 and accepts_gzip(request.headers.get("accept-encoding")):
         body = gzip.compress(body, compresslevel=6, mtime=0)
         headers["content-encoding"] = "gzip"
     return Response(body, status_code=status_code, headers=headers, media_type="text/html")
+
+
+def image_response(request: Request, body: bytes, media_type: str, cache: str) -> Response:
+    """An image with its ETag (its content's hash): 304 when the client has these bytes."""
+    headers = {"etag": f'"{hashlib.sha256(body).hexdigest()[:32]}"', "cache-control": cache}
+    match = request.headers.get("if-none-match")
+    if match is not None and etag_matches(match, headers["etag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 def _name(service: object) -> str:
@@ -391,7 +488,7 @@ def _document(name: str) -> str | None:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return html_response(request, pages.not_found("There is no such page."), 404)
+    return html_response(request, pages.not_found("There is no such page.", request.app.state.web.site), 404)
 
 
 def _no_bot() -> str | None:
@@ -421,7 +518,15 @@ def create_app(
     web = Web(settings, store, services, clock or settings.now, version_ttl, health or {}, bot_username)
     routes = [
         Route("/", web.home),
+        Route("/about", web.about),
+        Route("/q/{quote_id}.png", web.card_png),  # before /q/{quote_id}, which would take them
+        Route("/q/{quote_id}.jpg", web.card_jpg),
         Route("/q/{quote_id}", web.quote),
+        Route(pages.SITE_CARD_PATH, web.site_card),
+        Route("/sitemap.xml", web.sitemap),
+        Route("/robots.txt", web.robots),
+        Route("/favicon.svg", web.favicon),
+        Route("/favicon.ico", RedirectResponse("/favicon.svg", status_code=301)),
         Route("/sources/{source_id}", web.source),
         Route(RSS_PATH, web.feed),
         Route(ATOM_PATH, web.feed),

@@ -36,6 +36,7 @@ from bot.delivery.broadcast import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Rep
 from bot.delivery.ledger import PENDING, SKIPPED, Group, Ledger
 from qotd.leadership import Leadership, leadership_for
 from qotd.settings import Settings
+from qotd.share import channel_cards
 from quotes.dates import parse_time_of_day
 from quotes.model import Pick
 from quotes.store import Store
@@ -340,6 +341,12 @@ class SchedulerService:
                 log.exception("scheduler: on_publish callback %r failed for %s", callback, day)
         self._published.add(day)
 
+    def _new_broadcast(self, bot: Bot) -> Broadcast:
+        """A broadcast pass; with CHANNEL_FORMAT=card the channels get the card (qotd/share.py)."""
+        channels = {c for c in self.settings.channel_ids if isinstance(c, int)} | set(self._channels.values())
+        cards = channel_cards(self.settings, frozenset(channels))
+        return Broadcast(bot, self.store, self.pacing, clock=self.clock, cards=cards)
+
     async def _channel_id(self, channel: int | str) -> int | None:
         if isinstance(channel, int):
             return channel
@@ -359,7 +366,7 @@ class SchedulerService:
             self._broadcast_more = True
             return
         self._broadcast_more = False
-        self._broadcast = Broadcast(self.bot, self.store, self.pacing, clock=self.clock)
+        self._broadcast = self._new_broadcast(self.bot)
         self._broadcast_task = asyncio.create_task(self._run_broadcast(), name="broadcast")
 
     async def _run_broadcast(self) -> None:
@@ -377,7 +384,7 @@ class SchedulerService:
             if not self._broadcast_more or broadcast.stopping or self.state != "leader":
                 return
             self._broadcast_more = False
-            self._broadcast = Broadcast(bot, self.store, self.pacing, clock=self.clock)
+            self._broadcast = self._new_broadcast(bot)
 
     def _schedule_next(self, now: dt.datetime) -> None:
         if self._apscheduler is None:
@@ -413,7 +420,7 @@ class SchedulerService:
             await self.tick(now)
             if self.bot is None:
                 return Report()
-            self._broadcast = Broadcast(self.bot, self.store, self.pacing, clock=self.clock)
+            self._broadcast = self._new_broadcast(self.bot)
             self.last_report = await self._broadcast.run()
             return self.last_report
         finally:

@@ -21,11 +21,13 @@ from starlette.applications import Starlette
 from telegram.ext import Application
 
 from bot.app import bot_username, build_application
+from bot.cards import BOT_DATA_KEY
 from bot.runner import TelegramService
 from bot.webhook import webhook_route, webhook_secret
 from feed.site import Service, create_app
 from qotd.scheduler import scheduler_service
 from qotd.settings import Settings
+from qotd.share import card_url
 from quotes.store import Store
 
 log = logging.getLogger("qotd.serve")
@@ -92,6 +94,7 @@ def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], A
     services: list[Service] = []
     if settings.bot_token:
         telegram = build_application(settings, store, updater=settings.public_url is None)
+        telegram.bot_data[BOT_DATA_KEY] = card_url(settings)  # "Share" offers the site's card
         services.append(TelegramService(telegram, settings))
     else:
         log.warning("Telegram is off: BOT_TOKEN is not set; serving the site, the feeds and the scheduler")

@@ -43,6 +43,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
     ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
     ("LOG_LEVEL", "INFO", "Python logging level."),
+    (
+        "CHANNEL_FORMAT",
+        "text",
+        "How channels get the daily post: `text`, or `card` (the quote's share image, the text as "
+        "its caption; needs PUBLIC_URL; a text over 1,024 characters goes as text).",
+    ),
 )
 
 
@@ -73,6 +79,7 @@ class Settings:
     retry_uncertain: bool
     feed_days: int
     log_level: str
+    channel_format: str  # "text" or "card"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,13 +96,14 @@ class Settings:
             return value
 
         data_dir = Path(need("DATA_DIR"))
+        public_url = (get("PUBLIC_URL") or "").rstrip("/") or None
         return cls(
             data_dir=data_dir,
             database_url=need("DATABASE_URL").replace("$DATA_DIR", str(data_dir)),
             timezone=_zone(need("TIMEZONE"), "TIMEZONE"),
             publish_time=_time(need("PUBLISH_TIME"), "PUBLISH_TIME"),
             bot_token=get("BOT_TOKEN"),
-            public_url=(get("PUBLIC_URL") or "").rstrip("/") or None,
+            public_url=public_url,
             webhook_secret=get("WEBHOOK_SECRET"),
             telegram_api_url=need("TELEGRAM_API_URL").rstrip("/"),
             admin_ids=frozenset(_ints(get("ADMIN_IDS"), "ADMIN_IDS")),
@@ -106,6 +114,7 @@ class Settings:
             retry_uncertain=_bool(need("RETRY_UNCERTAIN"), "RETRY_UNCERTAIN"),
             feed_days=_int(need("FEED_DAYS"), "FEED_DAYS", 1, 3660),
             log_level=need("LOG_LEVEL").upper(),
+            channel_format=_channel_format(need("CHANNEL_FORMAT"), public_url),
         )
 
     def now(self) -> dt.datetime:
@@ -149,6 +158,14 @@ def _float(value: str, name: str) -> float:
     if number < 0:
         raise ConfigError(f"{name}={value!r} must not be negative")
     return number
+
+
+def _channel_format(value: str, public_url: str | None) -> str:
+    if value not in ("text", "card"):
+        raise ConfigError(f"CHANNEL_FORMAT={value!r} is not text or card")
+    if value == "card" and public_url is None:
+        raise ConfigError("CHANNEL_FORMAT=card needs PUBLIC_URL: Telegram fetches the card from the site")
+    return value
 
 
 def _bool(value: str, name: str) -> bool:

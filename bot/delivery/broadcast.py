@@ -37,6 +37,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.cards import ChannelCards
 from bot.delivery.journal import Clock, Journal
 from bot.delivery.keepalive import AnswerLost, KeepAliveRequest, NotSent
 from bot.delivery.ledger import (
@@ -194,8 +195,10 @@ class Broadcast:
         *,
         clock: Clock = utcnow,
         executor: ThreadPoolExecutor | None = None,
+        cards: ChannelCards | None = None,
     ):
         self.bot = bot
+        self.cards = cards  # CHANNEL_FORMAT=card: the chats that get the card, the text its caption
         self.store = store
         self.ledger = Ledger(store)
         self.pacing = pacing or Pacing()
@@ -339,6 +342,7 @@ class Broadcast:
         if not await journal.claim(day, chat_id):
             return
         tries = _Tries()
+        photo = self.cards.photo_for(chat_id, row.quote_id, message) if self.cards else None
         try:
             while True:
                 self._in_flight[task] = "unsent"
@@ -348,13 +352,23 @@ class Broadcast:
                 tries.total += 1
                 self._in_flight[task] = "in_flight"
                 try:
-                    sent = await self.bot.send_message(
-                        chat_id,
-                        message.html,
-                        parse_mode=ParseMode.HTML,
-                        reply_markup=message.markup,
-                        allow_paid_broadcast=True if self.pacing.paid else None,
-                    )
+                    if photo is not None:
+                        sent = await self.bot.send_photo(
+                            chat_id,
+                            photo,
+                            caption=message.html,
+                            parse_mode=ParseMode.HTML,
+                            reply_markup=message.markup,
+                            allow_paid_broadcast=True if self.pacing.paid else None,
+                        )
+                    else:
+                        sent = await self.bot.send_message(
+                            chat_id,
+                            message.html,
+                            parse_mode=ParseMode.HTML,
+                            reply_markup=message.markup,
+                            allow_paid_broadcast=True if self.pacing.paid else None,
+                        )
                 except RetryAfter as exc:
                     self._in_flight[task] = "unsent"
                     if await self._wait_out_429(exc, tries, day, chat_id, journal, pacer):
@@ -368,6 +382,11 @@ class Broadcast:
                         chat_id = moved
                         continue
                 except BadRequest as exc:
+                    if photo is not None:  # Telegram could not use the card: the post goes as text
+                        log.warning("delivery: %s to %s: card refused (%s), sending text", day, chat_id, exc)
+                        photo = None
+                        self._in_flight[task] = "unsent"
+                        continue
                     self._record_final(journal, day, chat_id, FAILED, error=str(exc))
                 except NetworkError as exc:
                     if maybe_delivered(exc):

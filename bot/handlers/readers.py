@@ -11,12 +11,14 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultPhoto,
     InputTextMessageContent,
     Message,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 
+from bot.cards import BOT_DATA_KEY, CardUrl, fits_caption
 from bot.delivery.subscribers import Subscribed
 from bot.handlers.common import (
     NO_PREVIEW,
@@ -411,24 +413,43 @@ async def another(update: Update, context: Context) -> None:
 
 
 async def inline_query(update: Update, context: Context) -> None:
-    """`@bot words`: up to 50 matching quotes, best first; an empty query gives today's quote."""
+    """`@bot words`: up to 50 matching quotes, best first; an empty query gives today's quote.
+
+    When the query names one quote (the Share button's) or is empty (today's), that quote's
+    share card comes first, the text as its caption, if the site is public and the text fits.
+    """
     query = update.inline_query
     assert query is not None, "an InlineQueryHandler's update has an inline query"
     text = query.query.strip()
+    card: Quote | None = None
     if not text:
-        quote = todays_quote(context)
-        quotes = [quote] if quote is not None else []
+        card = todays_quote(context)
+        quotes = [card] if card is not None else []
         cache = 60
     else:
         quotes = search(store(context), text, limit=MAX_RESULTS)
-        exact = visible_quote(context, text)
-        if exact is not None:
-            quotes = [exact, *(q for q in quotes if q.id != exact.id)][:MAX_RESULTS]
+        card = visible_quote(context, text)
+        if card is not None:
+            quotes = [card, *(q for q in quotes if q.id != card.id)][:MAX_RESULTS]
         cache = 300
-    results = []
+    card_url: CardUrl | None = context.bot_data.get(BOT_DATA_KEY)
+    results: list[InlineQueryResultArticle | InlineQueryResultPhoto] = []
     for quote in quotes:
         source, cites = store(context).provenance(quote)
         message = quote_message(quote, source, cites)
+        if quote is card and card_url is not None and fits_caption(message):
+            results.append(
+                InlineQueryResultPhoto(
+                    id=f"card-{quote.id}",
+                    photo_url=card_url(quote.id, "jpg"),
+                    thumbnail_url=card_url(quote.id, "jpg"),
+                    title=f"Share the card: {snippet(quote.text, 40)}",
+                    description=f"— {quote.speaker}, {quote.date.human()}",
+                    caption=message.html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=inline_markup(message.markup),
+                )
+            )
         results.append(
             InlineQueryResultArticle(
                 id=quote.id,
@@ -440,7 +461,7 @@ async def inline_query(update: Update, context: Context) -> None:
                 reply_markup=inline_markup(message.markup),
             )
         )
-    await query.answer(results, cache_time=cache, is_personal=False)
+    await query.answer(results[:MAX_RESULTS], cache_time=cache, is_personal=False)
 
 
 async def chat_migrated(update: Update, context: Context) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import re
@@ -114,7 +115,9 @@ class Browser:
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def new_page(self, width: int = 390, height: int = 844) -> Page:
+    async def new_page(
+        self, width: int = 390, height: int = 844, mobile: bool = True, scale: float = 3
+    ) -> Page:
         target = await self.send("Target.createTarget", {"url": "about:blank"})
         attached = await self.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
         page = Page(self, attached["sessionId"])
@@ -122,7 +125,7 @@ class Browser:
             await page.send(f"{domain}.enable")
         await page.send(
             "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 3, "mobile": True},
+            {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile},
         )
         return page
 
@@ -141,11 +144,23 @@ class Page:
             raise RuntimeError(f"navigation to {url} failed: {result['errorText']}")
         await self.browser.wait_event("Page.loadEventFired", self.session, mark)
 
-    async def evaluate(self, expression: str):
-        result = await self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+    async def evaluate(self, expression: str, await_promise: bool = False):
+        params = {"expression": expression, "returnByValue": True, "awaitPromise": await_promise}
+        result = await self.send("Runtime.evaluate", params)
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression!r} threw: {result['exceptionDetails']}")
         return result["result"].get("value")
+
+    async def screenshot(self, path: Path) -> None:
+        """Save the whole page (not only the viewport) as a PNG."""
+        metrics = await self.send("Page.getLayoutMetrics")
+        size = metrics["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        shot = await self.send(
+            "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}
+        )
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
 
     def errors(self) -> list[str]:
         """Console errors, uncaught exceptions and failed loads reported for this page."""
