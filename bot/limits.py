@@ -41,6 +41,7 @@ class TelegramLimits:
     paid_bot_wide: float = 1000.0  # with allow_paid_broadcast (paid in Telegram Stars)
     message_length: int = 4096  # a message's text after entity parsing, in UTF-16 code units
     callback_answer_length: int = 200  # the text of an answerCallbackQuery
+    download_size: int = 20 * 1024 * 1024  # getFile: the largest file a bot may download, in bytes
 
 
 TELEGRAM = TelegramLimits()

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH, TITLE
+from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH, TITLE, verification_html
 from feed.render import escape as e
 from quotes.corpus import paragraphs
 from quotes.dates import day_text
@@ -166,8 +166,9 @@ def home(
     provenance: dict[str, tuple[Source, Source | None]],
     recent: Sequence[Pick],
     bot_username: str | None,
+    checked: tuple[int, int] | None = None,
 ) -> str:
-    """The home page: today's quote, then the recent days."""
+    """The home page: today's quote, then the recent days, and how many quotes are checked."""
     parts = []
     if today is None:
         parts.append(f"<h1>{e(TITLE)}</h1>\n<p>No quote has been published yet.</p>")
@@ -193,6 +194,8 @@ def home(
                 f"<cite>{e((cites or source).title)}</cite></span></li>"
             )
         parts.append('<h2>Recent days</h2>\n<ol class="days">\n' + "\n".join(items) + "\n</ol>")
+    if checked is not None:
+        parts.append(checked_count(*checked))
     return page(TITLE, "\n".join(parts), bot_username)
 
 
@@ -218,19 +221,30 @@ def _notes(notes: Iterable[str]) -> str:
     return "<ul>\n" + "\n".join(f"<li>{e(n)}</li>" for n in notes) + "\n</ul>" if notes else ""
 
 
+def verification_paragraph(quote: Quote, source: Source) -> str:
+    """The quote page's verification line, and the way to the held copy of its source."""
+    highlight = f"/sources/{source.id}#q-{quote.id}"
+    line = f'<p class="checked">{verification_html(quote, highlight)}.'
+    v = quote.verification
+    if v.verified:
+        line += f' <a class="in-source" href="{e(highlight)}">Read it in the source text</a> (character {v.offset}).'
+    elif source.document:
+        line += f' <a class="in-source" href="/sources/{e(source.id)}">Read the held copy of the source</a>.'
+    return line + "</p>"
+
+
+def checked_count(verified: int, total: int) -> str:
+    """How many of the quotes are checked against a held copy of their source (home, about)."""
+    return (
+        f'<p class="small checked-count">{verified} of {total} quotes are checked character for character '
+        "against a copy of their source held here; the others say that they are not.</p>"
+    )
+
+
 def quote_page(quote: Quote, source: Source, cites: Source | None, bot_username: str | None = None) -> str:
     """A quote's permalink: the quote, its attribution and date, its full provenance."""
     parts = [f"<h1>{e(quote.speaker)}, {e(quote.date.human())}</h1>", quote_figure(quote, source, cites)]
-    where = []
-    if source.document:
-        location = ""
-        if quote.paragraph is not None:
-            location = f" (paragraph {quote.paragraph}, character {quote.offset})"
-        where.append(
-            f'<p><a class="in-source" href="/sources/{e(source.id)}#q-{e(quote.id)}">'
-            f"Read it in the source text</a>{e(location)}.</p>"
-        )
-    parts.append("<h2>Provenance</h2>\n" + "\n".join(where))
+    parts.append("<h2>Provenance</h2>\n" + verification_paragraph(quote, source))
     rows = [
         ("Speaker", e(quote.speaker) + (f", {e(quote.speaker_role)}" if quote.speaker_role else "")),
         ("Date of the words", f"{e(quote.date.human())} ({e(quote.date.precision)} precision)"),
@@ -320,14 +334,17 @@ def source_page(
             else:
                 spans.append(span)
         spans.sort(key=lambda s: (s.start, s.quote.id))
-        parts.append(
-            "<h2>The text</h2>\n"
-            f'<p class="small">Marked: the quotes taken from it. Blue-edged: {e(speaker)}\'s own words; '
-            "grey: the editor's text and the page around them (not the speaker's).</p>"
-        )
+        told_apart = bool(source.speaker_paragraphs)  # a held copy nobody has divided is all one text
+        legend = "Marked: the quotes taken from it."
+        if told_apart:
+            legend += (
+                f" Blue-edged: {e(speaker)}'s own words; grey: the editor's text and the page around them "
+                "(not the speaker's)."
+            )
+        parts.append(f'<h2>The text</h2>\n<p class="small">{legend}</p>')
         blocks: list[tuple[bool, list[str]]] = []
         for number, (start, end) in enumerate(paragraphs(document), 1):
-            own = number in source.speaker_paragraphs
+            own = number in source.speaker_paragraphs or not told_apart
             html = f'<p id="p-{number}">{_highlight(document, start, end, spans)}</p>'
             if blocks and blocks[-1][0] == own:
                 blocks[-1][1].append(html)
@@ -335,7 +352,7 @@ def source_page(
                 blocks.append((own, [html]))
         rendered = []
         for own, paras in blocks:
-            label = f"{e(speaker)}'s words" if own else "Editor's text"
+            label = (f"{e(speaker)}'s words" if own else "Editor's text") if told_apart else "The held copy"
             kind = "speaker" if own else "editor"
             rendered.append(
                 f'<section class="part {kind}"><p class="who">{label}</p>\n'
@@ -347,7 +364,11 @@ def source_page(
         parts.append("<p>We do not hold this document's text.</p>")
     listed = unlocated if document is not None else list(quotes)
     if listed:
-        heading = "Quotes not located in the text above" if document is not None else "Quotes taken from it"
+        heading = (
+            "Not checked: quotes not located in the text above"
+            if document is not None
+            else "Quotes taken from it"
+        )
         items = "\n".join(f'<li id="q-{e(q.id)}"><a href="/q/{e(q.id)}">{e(q.text)}</a></li>' for q in listed)
         parts.append(f"<h2>{heading}</h2>\n<ul>\n{items}\n</ul>")
     return page(source.title, "\n".join(p for p in parts if p), bot_username)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import gzip
 import hashlib
 import logging
@@ -34,7 +33,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from feed import pages
 from feed.published import SiteSettings, ensure_pick, feeds_for, site_for
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH
-from quotes.corpus import DATA_DIR, document_text
 from quotes.model import Source
 from quotes.store import Store
 
@@ -260,7 +258,7 @@ class Web:
         picks = [p for p in self.store.recent_picks(day, self.settings.feed_days) if not p.quote.hidden]
         today = picks[0] if picks and picks[0].date == day else None
         provenance = {p.quote.id: self.store.provenance(p.quote) for p in picks}
-        return pages.home(today, provenance, picks, bot_username)
+        return pages.home(today, provenance, picks, bot_username, self.store.verification_counts())
 
     async def quote(self, request: Request) -> Response:
         quote_id = request.path_params["quote_id"]
@@ -297,7 +295,8 @@ class Web:
                     sources[quote.source] = quote_source
                 citing.append((quote, sources[quote.source]))
         cites = self.store.source(source.cites) if source.cites else None
-        document = _document(source.document) if source.document else None
+        held = self.store.document(source.document) if source.document else None
+        document = held.text if held else None
         return pages.source_page(source, document, quotes, citing, cites, self.bot_username()), 200
 
     async def healthz(self, request: Request) -> Response:
@@ -374,20 +373,6 @@ def html_response(request: Request, html: str, status_code: int = 200) -> Respon
 
 def _name(service: object) -> str:
     return getattr(service, "name", type(service).__name__)
-
-
-@functools.lru_cache(maxsize=64)
-def _document(name: str) -> str | None:
-    """A shipped source document's text; None for a name that is not a file among them."""
-    folder = (DATA_DIR / "documents").resolve()
-    # An imported source's `document` is free text: never follow it out of the folder.
-    if not (folder / name).resolve().is_relative_to(folder):
-        log.warning("source document %r is outside %s: not shown", name, folder)
-        return None
-    try:
-        return document_text(name)
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
