@@ -67,6 +67,8 @@ def quote_message(
     parts = [f"<b>{escape(heading)}</b>\n"] if heading else []
     parts.append(f"“{escape(quote.text)}”\n")
     parts.append(attribution(quote, source, cites))
+    if not quote.verification.verified:  # a quote that is not checked says so, plainly
+        parts.append(f"<i>{escape(sentence(quote.verification))}.</i>")
     buttons = []
     url = source.url or (cites.url if cites else None)
     if url:

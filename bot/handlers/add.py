@@ -19,6 +19,7 @@ The one-message form, for power users, saves at once when every field passes:
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -28,7 +29,7 @@ from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, Messa
 from bot.handlers import documents
 from bot.handlers.admins import REFUSED
 from bot.handlers.common import Context, actor, argument_text, is_admin, now, reply, store, today
-from bot.messages import MAX_MESSAGE, quote_message, snippet, telegram_length
+from bot.messages import MAX_MESSAGE, QuoteMessage, quote_message, snippet, telegram_length
 from bot.messages import escape as e
 from quotes.curation import (
     Checked,
@@ -329,7 +330,13 @@ async def got_topics(update: Update, context: Context) -> int:
 
 
 def _render(checked: Checked) -> str:
-    return quote_message(checked.quote, checked.source, checked.cites, "Preview").html
+    return _preview(checked).html
+
+
+def _preview(checked: Checked) -> QuoteMessage:
+    """The quote as readers will see it, with what the save's check will find."""
+    quote = replace(checked.quote, verification=checked.found)
+    return quote_message(quote, checked.source, checked.cites, "Preview")
 
 
 def _check_length(checked: Checked) -> None:
@@ -367,7 +374,7 @@ async def preview(update: Update, context: Context) -> int:
         await _wrong(update, context, exc, "Send a shorter text (the other answers are kept), or /cancel.")
         return TEXT
     _user_data(context)[CHECKED] = checked
-    message = quote_message(checked.quote, checked.source, checked.cites, "Preview")
+    message = _preview(checked)
     await reply(update, context, message.html, message.markup)
     if checked.missing:
         await reply(

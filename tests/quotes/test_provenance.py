@@ -113,8 +113,9 @@ def test_an_import_that_changes_curated_text_is_refused_and_changes_nothing(stor
         code, out, err = qotd("quotes", "import", str(path))
         assert (code, out) == (1, "")
         assert err == (
-            f"qotd: {path}: row 1: quote fp-01: field {field!r}: it is curated: its {field} is the corpus "
-            "file's and is never changed here (hide it and add a corrected quote instead); nothing was imported\n"
+            f"qotd: {path}: row 1: quote fp-01: field {field!r}: it is curated: its {field} is the "
+            "corpus file's and is never changed here (hide it and add a corrected quote instead); "
+            "nothing was imported\n"
         )
     assert rows(store) == before
     assert store.quote("fp-01").text.startswith("NATO has lost its raison d’être")
@@ -317,6 +318,6 @@ def test_the_export_carries_each_quotes_verification(store, qotd):
         "digest": text_digest(records["fp-01"]["text"], "comite-lavrov-fp"),
         "checked_at": None,
     }
-    code, out, _ = qotd("quotes", "export", "--format", "csv")
+    _, out, _ = qotd("quotes", "export", "--format", "csv")
     header = out.splitlines()[0].split(",")
     assert "verification.state" in header
