@@ -227,7 +227,8 @@ def verification_paragraph(quote: Quote, source: Source) -> str:
     line = f'<p class="checked">{verification_html(quote, highlight)}.'
     v = quote.verification
     if v.verified:
-        line += f' <a class="in-source" href="{e(highlight)}">Read it in the source text</a> (character {v.offset}).'
+        line += f' <a class="in-source" href="{e(highlight)}">Read it in the source text</a>'
+        line += f" (character {v.offset})."
     elif source.document:
         line += f' <a class="in-source" href="/sources/{e(source.id)}">Read the held copy of the source</a>.'
     return line + "</p>"

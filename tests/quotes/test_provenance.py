@@ -305,7 +305,8 @@ def test_every_write_decides_the_verification_again(store):
 
 
 def test_the_export_carries_each_quotes_verification(store, qotd):
-    code, out, _ = qotd("quotes", "export")
+    assert qotd("quotes", "export")[0] == 0
+    _, out, _ = qotd("quotes", "export")
     records = {r["id"]: r for r in json.loads(out)["quotes"]}
     assert records["fp-01"]["verification"] | {"checked_at": None} == {
         "state": "verified",
