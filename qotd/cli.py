@@ -128,8 +128,7 @@ def cmd_quotes_show(args, settings: Settings, now: dt.datetime) -> str:
         source, cites = store.provenance(quote)
         lines = [render_text(Pick(dt.date.min, quote, 0), source, cites).rsplit("\n", 1)[0]]
         lines.append(f"id {quote.id} · {quote.origin}{' · hidden' if quote.hidden else ''}")
-        if quote.paragraph is not None:
-            lines.append(f"In {source.document}: paragraph {quote.paragraph}, character {quote.offset}")
+        lines.append(verification_line(quote))
         lines += [f"Topics: {', '.join(quote.topics)}"] if quote.topics else []
         lines += [f"Note: {n}" for n in quote.notes]
         lines += [f"Source note: {n}" for n in source.notes]

@@ -25,7 +25,7 @@ from alembic.script import ScriptDirectory
 import quotes.store.migrations
 from quotes.corpus import Corpus
 from quotes.documents import Document
-from quotes.model import CURATED, VERIFIED, Pick, Quote, Source, Speaker
+from quotes.model import CURATED, Pick, Quote, Source, Speaker, Verification
 from quotes.selection import WINDOW, Ranked, choose, shuffle_key
 from quotes.store import held
 from quotes.store import schema as t
@@ -41,7 +41,7 @@ from quotes.store.rows import (
     verification_fields,
 )
 from quotes.transfer import quote_record
-from quotes.verification import text_digest
+from quotes.verification import as_read
 
 # Serialises picks on PostgreSQL (pg_advisory_xact_lock key; "qotd" in ASCII).
 _PICK_LOCK = 0x716F7464
@@ -431,14 +431,13 @@ class Store:
 
     def verification_counts(self) -> tuple[int, int]:
         """Return how many visible quotes read as verified, and how many visible quotes there are."""
-        columns = [t.quotes.c[n] for n in ("id", "text", "source_id", "verification", "checked_digest")]
+        columns = [t.quotes.c[n] for n in ("text", "source_id", "verification", "checked_digest")]
         verified = total = 0
         with self.read() as conn:
             for row in conn.execute(sa.select(*columns).where(t.quotes.c.hidden.is_(False))):
+                stored = Verification(state=row.verification, digest=row.checked_digest)
                 total += 1
-                verified += row.verification == VERIFIED and row.checked_digest == text_digest(
-                    row.text, row.source_id
-                )
+                verified += as_read(stored, row.text, row.source_id).verified
         return verified, total
 
     def check(self) -> CheckReport:

@@ -17,6 +17,7 @@ from bot.handlers.admins import REFUSED
 from feed.render import Site, content_html, entries
 from feed.site import create_app
 from quotes.model import Pick
+from quotes.transfer import export_csv
 from tests.conftest import NOW
 from tests.feed.conftest import SITE, settings_for
 from tests.quotes.test_provenance import NEAR_MISS, PAGE, VERBATIM
@@ -198,3 +199,23 @@ async def test_the_emulator_refuses_downloads_over_20_mb_as_telegram_does(
             with pytest.raises(BadRequest, match="File is too big"):
                 await emulator_bot.get_file(file_id)
             assert (await client.get(link)).status_code == 404
+
+
+async def test_curated_text_speaker_and_source_are_refused_on_telegram_too(bot, store, database_url):
+    before = bot.snapshot()
+    record = store.record(store.quote("fp-01")) | {"text": "NATO has lost its reason to be."}
+    answer = await bot.send_file(bot.admin, "quotes.csv", export_csv([record]).encode(), caption="/import")
+    assert answer == (
+        "quotes.csv: row 1: quote fp-01: field 'text': it is curated: its text is the corpus file's and is "
+        "never changed here (hide it and add a corrected quote instead). Nothing was imported."
+    )
+    fake = store.record(store.quote("fp-01")) | {"id": "fp-77", "text": "Words nobody said."}
+    answer = await bot.send_file(bot.admin, "quotes.json", json.dumps([fake]).encode(), caption="/import")
+    assert "row 1: quote fp-77: field 'origin': it calls itself curated, but it is not in the corpus" in (
+        answer
+    )
+    assert "is the corpus file's" in await bot.text(bot.admin, "/edit fp-01 speaker Someone Else")
+    assert "is the corpus file's" in await bot.text(bot.admin, "/edit fp-01 source cfr-same-boat")
+    assert bot.snapshot() == before
+    home = site_page(store, database_url, "/")
+    assert "20 of 20 quotes are checked character for character against a copy of their source" in home
