@@ -249,8 +249,7 @@ def cmd_quotes_import(args, settings: Settings, now: dt.datetime) -> str:
         except ImportFileError as exc:
             raise CommandError(f"{path}: {exc}; nothing was imported") from None
         except CuratedChange as exc:
-            row = next(i for i, q in enumerate(parsed.quotes, 1) if q.id == exc.quote_id)
-            raise CommandError(f"{path}: row {row}: {exc}; nothing was imported") from None
+            raise CommandError(f"{path}: row {exc.row(parsed.quotes)}: {exc}; nothing was imported") from None
     return f"imported {path}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
 
 

@@ -203,6 +203,7 @@ def paragraph_of(text: str, offset: int) -> int | None:
 class Problem:
     quote_id: str
     message: str
+    editors: bool = False  # the text stands in the document, but in the editor's part
 
     def __str__(self) -> str:
         return f"{self.quote_id}: {self.message}"
@@ -270,6 +271,7 @@ def find_text(
             f"text is the editor's, not the speaker's: it stands in paragraph {para} of "
             f"{doc_name}, and the speaker's paragraphs are "
             f"{', '.join(map(str, speaker_paragraphs or ())) or 'none'}",
+            editors=True,
         )
     found_para = paragraph_of(doc, spoken[0])
     assert found_para is not None  # a start is a character of the text, inside a paragraph

@@ -60,7 +60,7 @@ def locate(quote: Quote, source: Source, document: Document) -> Verification:
     found = find_text(quote.text, document.text, _parts(source), quote.id, document.id)
     base = Verification(document=document.id, sha256=document.sha256)
     if isinstance(found, Problem):
-        reason = EDITOR if "editor's" in found.message else NOT_FOUND
+        reason = EDITOR if found.editors else NOT_FOUND
         return replace(base, state=UNVERIFIED, reason=reason, detail=found.message)
     if quote.origin == CURATED and (problems := check_place(quote, found, document.text)):
         return replace(base, reason=MISPLACED, detail="; ".join(p.message for p in problems))

@@ -406,9 +406,9 @@ async def import_document(update: Update, context: Context) -> None:
             parsed.sources, parsed.quotes, actor(update), now(context), action="import"
         )
     except CuratedChange as exc:
-        row = next(i for i, q in enumerate(parsed.quotes, 1) if q.id == exc.quote_id)
+        name = doc.file_name or "The file"
         await reply(
-            update, context, f"{e(doc.file_name or 'The file')}: row {row}: {e(exc)}. Nothing was imported."
+            update, context, f"{e(name)}: row {exc.row(parsed.quotes)}: {e(exc)}. Nothing was imported."
         )
         return
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())

@@ -317,6 +317,8 @@ class Store:
         """
         fields = source_fields(source)
         row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source.id)).first()
+        if not curated_only:  # an admin's write: a curated source is the corpus file's
+            held.refuse_curated_source(source, row, fields)
         if row is None:
             conn.execute(
                 t.sources.insert().values(

@@ -8,6 +8,7 @@ against the document held for its source); `check()` is `qotd quotes check` on t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +30,15 @@ from quotes.verification import locate, verify
 
 
 class CuratedChange(ValueError):
-    """A write that would change what only the corpus file says; names the quote and the field."""
+    """A write that would change what only the corpus file says; names the record and the field."""
 
-    def __init__(self, quote_id: str, field_name: str, message: str):
-        super().__init__(f"quote {quote_id}: field {field_name!r}: {message}")
-        self.quote_id, self.field, self.problem = quote_id, field_name, message
+    def __init__(self, record_id: str, field_name: str, message: str, kind: str = "quote"):
+        super().__init__(f"{kind} {record_id}: field {field_name!r}: {message}")
+        self.record_id, self.field, self.problem, self.kind = record_id, field_name, message, kind
+
+    def row(self, quotes: Sequence[Quote]) -> int:
+        """The row of an import (1-based) that carries the refused record."""
+        return next(i for i, q in enumerate(quotes, 1) if self.record_id in (q.id, q.source, q.cites))
 
 
 PROTECTED = (("text", "text"), ("speaker", "speaker"), ("source_id", "source"))
@@ -56,6 +61,24 @@ def refuse_curated(quote: Quote, row: Any) -> None:
             )
 
 
+def refuse_curated_source(source: Source, row: Any, fields: dict[str, Any]) -> None:
+    """Refuse a write of `source` over `row` (None: new) that the corpus file alone may make."""
+    if row is None or row.origin != CURATED:
+        if source.origin == CURATED:
+            raise CuratedChange(
+                source.id, "origin", "it calls itself curated, but it is not in the corpus", "source"
+            )
+        return
+    for name, value in fields.items():
+        if getattr(row, name) != value:
+            raise CuratedChange(
+                source.id,
+                name.removesuffix("_id"),
+                "it is curated: it is the corpus file's and is never changed here",
+                "source",
+            )
+
+
 def document_in(conn: sa.Connection, document_id: str) -> Document | None:
     row = conn.execute(sa.select(t.documents).where(t.documents.c.id == document_id)).first()
     return document_from_row(row) if row else None
@@ -67,6 +90,8 @@ def verify_in(conn: sa.Connection, quote: Quote, now: dt.datetime) -> Verificati
     assert row is not None, f"quote {quote.id}'s source {quote.source} is written before it"
     source = source_from_row(row)
     document = document_in(conn, source.document) if source.document else None
+    if document is not None and document.source != source.id:
+        document = None  # another source's copy: it vouches for nothing here
     return verify(quote, source, document, now)
 
 

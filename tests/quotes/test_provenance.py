@@ -132,6 +132,21 @@ def test_a_made_up_row_calling_itself_curated_is_refused(store, qotd, tmp_path):
     assert rows(store) == before and store.quote("fp-99") is None
 
 
+def test_an_import_that_changes_a_curated_source_is_refused(store, qotd, tmp_path):
+    before = rows(store)
+    record = store.record(store.quote("sb-01"))
+    record["source"] |= {"url": "https://example.org/elsewhere"}
+    path = tmp_path / "source.json"
+    path.write_text(json.dumps([record]))
+    code, _, err = qotd("quotes", "import", str(path))
+    assert (code, err) == (
+        1,
+        f"qotd: {path}: row 1: source cfr-same-boat: field 'url': it is curated: it is the corpus file's "
+        "and is never changed here; nothing was imported\n",
+    )
+    assert rows(store) == before
+
+
 def test_no_admin_path_changes_a_curated_speaker_or_source(store):
     quote = store.quote("sb-01")
     for change in ({"speaker": "Someone Else"}, {"source": "comite-lavrov-fp"}):
