@@ -337,3 +337,39 @@ def test_the_export_carries_each_quotes_verification(store, qotd):
     _, out, _ = qotd("quotes", "export", "--format", "csv")
     header = out.splitlines()[0].split(",")
     assert "verification.state" in header
+
+
+def test_a_database_from_before_documents_is_upgraded_and_its_quotes_checked(empty_store, corpus):
+    from alembic import command
+
+    config = empty_store._alembic()
+    with empty_store.write() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002_bot")
+    fp01 = next(q for q in corpus.quotes if q.id == "fp-01")
+    with empty_store.write() as conn:  # the rows an older version wrote: no verification columns yet
+        conn.execute(
+            sa.text(
+                "INSERT INTO sources (id, kind, title, date_precision, published_precision, document, "
+                "speaker_paragraphs, notes, origin, created_at, updated_at) VALUES ('comite-lavrov-fp', "
+                "'news page', 'T', 'unknown', 'unknown', '002_7ded14b25396bc87.txt', '[4, 5, 6]', '[]', "
+                "'curated', :now, :now)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO quotes (id, text, speaker, source_id, date_precision, paragraph, char_offset, "
+                "topics, notes, hidden, origin, admin_edited, created_at, updated_at, updated_by, cycle_due, "
+                "shuffle_key) VALUES ('fp-01', :text, 'Sergey Lavrov', 'comite-lavrov-fp', 'unknown', 6, "
+                "343, '[]', '[]', false, 'curated', true, :now, :now, 'tg:1', 1, 1)"
+            ),
+            {"text": "NATO has lost its reason to be.", "now": NOW.replace(tzinfo=None)},
+        )
+    empty_store.upgrade()
+    assert empty_store.quote("fp-01").verification.reason == "not-checked"
+    report = empty_store.load_corpus(corpus, NOW)
+    assert report.restored == ("fp-01",)
+    quote = empty_store.quote("fp-01")
+    assert quote.text == fp01.text and quote.verification.verified
+    assert empty_store.check().verified == len(corpus.quotes) and empty_store.check().ok
