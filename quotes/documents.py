@@ -24,7 +24,7 @@ from pathlib import PurePath
 from bs4 import BeautifulSoup, Tag
 from markdown_it import MarkdownIt
 
-MAX_DOCUMENT = 20 * 1024 * 1024  # what a bot may download from Telegram (getFile), and what we hold
+MAX_DOCUMENT = 20 * 1024 * 1024  # the largest copy held (Telegram lets a bot download no more either)
 MEDIA_TYPES = {
     ".txt": "text/plain",
     ".text": "text/plain",
