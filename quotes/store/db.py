@@ -43,6 +43,9 @@ from quotes.store.rows import (
 from quotes.transfer import quote_record
 from quotes.verification import as_read
 
+# A curated quote's columns that are the corpus file's alone, whatever an admin did.
+CORPUS_OWN = ("text", "speaker", "source_id", "cites_id", "paragraph", "char_offset")
+
 # Serialises picks on PostgreSQL (pg_advisory_xact_lock key; "qotd" in ASCII).
 _PICK_LOCK = 0x716F7464
 
@@ -168,7 +171,16 @@ class Store:
                 self._upsert_source(conn, source, now, curated_only=True)
             held.load_documents(conn, corpus, now)
             cycle = self._current_cycle(conn)
-            existing = {r.id: r for r in conn.execute(sa.select(t.quotes))}
+            # Only the corpus's own rows, and only what the comparison needs (the store may be large).
+            wanted = ("id", "origin", "admin_edited", "curated_digest", *CORPUS_OWN)
+            existing = {
+                r.id: r
+                for r in conn.execute(
+                    sa.select(*(t.quotes.c[n] for n in wanted)).where(
+                        t.quotes.c.id.in_([q.id for q in corpus.quotes])
+                    )
+                )
+            }
             for quote in corpus.quotes:
                 fields = quote_fields(quote)
                 checked = digest(fields)
@@ -194,10 +206,7 @@ class Store:
                 elif row.origin != CURATED or row.admin_edited:
                     kept.append(quote.id)
                     # The text, speaker and source are the corpus file's alone, edited or not.
-                    own = {
-                        k: fields[k]
-                        for k in ("text", "speaker", "source_id", "cites_id", "paragraph", "char_offset")
-                    }
+                    own = {k: fields[k] for k in CORPUS_OWN}
                     if row.origin == CURATED and any(getattr(row, k) != v for k, v in own.items()):
                         restored.append(quote.id)
                         conn.execute(
