@@ -107,6 +107,7 @@ def register_handlers(application: Application, limits: LimitSettings) -> None:
         "sources": admins.sources,
         "export": admins.export,
         "import": admins.import_command,
+        "document": admins.document_command,
         "cancel": admins.cancel,
     }
     for name, callback in commands.items():

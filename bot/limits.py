@@ -42,6 +42,7 @@ class TelegramLimits:
     message_length: int = 4096  # a message's text after entity parsing, in UTF-16 code units
     caption_length: int = 1024  # a photo's or a document's caption, counted the same way
     callback_answer_length: int = 200  # the text of an answerCallbackQuery
+    download_size: int = 20 * 1024 * 1024  # getFile: the largest file a bot may download, in bytes
 
 
 TELEGRAM = TelegramLimits()

@@ -14,6 +14,7 @@ from bot.limits import TELEGRAM
 from quotes.dates import day_text
 from quotes.model import Quote, Source
 from quotes.text import snippet
+from quotes.verification import sentence
 
 ANOTHER = "another"  # callback_data of the "Another" button
 MAX_MESSAGE = TELEGRAM.message_length
@@ -67,6 +68,8 @@ def quote_message(
     parts = [f"<b>{escape(heading)}</b>\n"] if heading else []
     parts.append(f"“{escape(quote.text)}”\n")
     parts.append(attribution(quote, source, cites))
+    if not quote.verification.verified:  # a quote that is not checked says so, plainly
+        parts.append(f"<i>{escape(sentence(quote.verification))}.</i>")
     buttons = []
     url = source.url or (cites.url if cites else None)
     if url:
@@ -141,15 +144,16 @@ def provenance_html(quote: Quote, source: Source, cites: Source | None, cut: int
         "",
         *_source_block("Taken from", source, cut),
     ]
-    if quote.paragraph is not None:
-        lines.append(f"Where: paragraph {quote.paragraph}, character {quote.offset}")
+    lines += ["", f"<b>{escape(sentence(quote.verification))}</b>."]
+    if quote.verification.verified:
+        lines.append(
+            f"Where: paragraph {quote.verification.paragraph}, character {quote.verification.offset}"
+        )
     if cites is not None:
         lines += ["", *_source_block("Which quotes", cites, cut)]
     if quote.notes:
         lines += ["", "<b>Notes</b>", *(f"• {escape(snippet(note, cut))}" for note in quote.notes)]
-    origin = "added by an admin"
-    if quote.origin == "curated":
-        origin = "curated and checked verbatim against its document"
+    origin = "curated (from the corpus file)" if quote.origin == "curated" else "added by an admin"
     lines += ["", f"Origin: {origin}."]
     return "\n".join(lines)
 

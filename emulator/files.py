@@ -67,7 +67,7 @@ class FilesMixin(SendingMixin):
                 if doc_param.startswith(("http://", "https://")):
                     raise E.bad_request("failed to get HTTP URL content")
                 raise E.bad_request("wrong file identifier/HTTP URL specified")
-            doc = {k: v for k, v in stored.items() if k not in ("data", "file_path")}
+            doc = {k: v for k, v in stored.items() if k not in ("data", "file_path", "issued")}
         else:
             raise E.bad_request("there is no document in the request")
         self._check_access(bot, chat)
@@ -94,6 +94,7 @@ class FilesMixin(SendingMixin):
             raise E.bad_request("invalid file_id")
         if stored["file_size"] > MAX_DOWNLOAD:
             raise E.bad_request("file is too big")
+        stored["issued"] = True  # Telegram's download link exists once getFile has answered it
         return {
             "file_id": stored["file_id"],
             "file_unique_id": stored["file_unique_id"],
@@ -102,11 +103,15 @@ class FilesMixin(SendingMixin):
         }
 
     def download(self, token: str, path: str) -> bytes | None:
-        """Content of a file by its file_path, as ``/file/bot<token>/<path>`` serves it."""
+        """Content of a file by its file_path, as ``/file/bot<token>/<path>`` serves it.
+
+        As on Telegram, a path is served only once getFile has given it out (so never for a file
+        over the 20 MB download limit, which getFile refuses); any other path is 404 Not Found.
+        """
         self.authenticate(token)
         with self._lock:
             file_id = self._file_paths.get(path)
-            if file_id is None:
+            if file_id is None or not self._files[file_id].get("issued"):
                 return None
             return self._files[file_id]["data"]
 

@@ -21,6 +21,7 @@ from quotes.corpus import paragraphs
 from quotes.dates import day_text
 from quotes.model import Pick, Quote, Source
 from quotes.text import snippet
+from quotes.verification import sentence
 
 SITE_NAME = TITLE
 CARD_SIZE = (1200, 630)  # the share image, Open Graph's recommended size
@@ -53,7 +54,9 @@ ENV = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-ENV.globals.update(site_name=SITE_NAME, feeds=FEEDS, card_size=CARD_SIZE, day_text=day_text)
+ENV.globals.update(
+    site_name=SITE_NAME, feeds=FEEDS, card_size=CARD_SIZE, day_text=day_text, sentence=sentence
+)
 
 
 @dataclass(frozen=True)
@@ -123,10 +126,11 @@ def home(
     provenance: Mapping[str, tuple[Source, Source | None]],
     recent: Sequence[Pick],
     bot_username: str | None,
+    checked: tuple[int, int] | None = None,
     *,
     site: Site,
 ) -> str:
-    """The home page: today's quote, then the recent days."""
+    """The home page: today's quote, then the recent days, and how many quotes are checked."""
     views = [view_of(p.quote, *provenance[p.quote.id], pick=p) for p in recent]
     current = next((v for v in views if today is not None and v.pick == today), None)
     earlier = [v for v in views if today is None or v.pick is None or v.pick.date != today.date]
@@ -142,7 +146,7 @@ def home(
             image_alt=quote_alt(quote),
             og_title=f"{SITE_NAME}, {day_text(current.pick.date) if current.pick else ''}: {quote.speaker}",
         )
-    return _render("home.html", site, meta, bot_username, today=current, earlier=earlier)
+    return _render("home.html", site, meta, bot_username, today=current, earlier=earlier, checked=checked)
 
 
 def quote_page(
@@ -237,8 +241,9 @@ def _pieces(document: str, start: int, end: int, spans: Sequence[Span]) -> tuple
 def document_view(document: str, source: Source, spans: Sequence[Span]) -> Document:
     """A document's paragraphs with the quotes marked, in runs of the speaker's and the editor's."""
     parts: list[Part] = []
+    told_apart = bool(source.speaker_paragraphs)  # a held copy nobody has divided is all one text
     for number, (start, end) in enumerate(paragraphs(document), 1):
-        own = number in source.speaker_paragraphs
+        own = number in source.speaker_paragraphs or not told_apart
         paragraph = Paragraph(number, _pieces(document, start, end, spans))
         if parts and parts[-1].own == own:
             parts[-1].paragraphs.append(paragraph)
@@ -293,10 +298,17 @@ def source_page(
         document=shown,
         speaker=" and ".join(speakers) or "the speaker",
         listed=unlocated if document is not None else list(quotes),
+        told_apart=bool(source.speaker_paragraphs),
     )
 
 
-def about(site: Site, bot_username: str | None, publish_time: str, timezone: str) -> str:
+def about(
+    site: Site,
+    bot_username: str | None,
+    publish_time: str,
+    timezone: str,
+    checked: tuple[int, int] | None = None,
+) -> str:
     """What the site is, where its quotes come from, when they come out and how to follow them."""
     meta = Meta(f"About · {SITE_NAME}", DESCRIPTION, "/about", og_title=f"About {SITE_NAME}")
     return _render(
@@ -307,6 +319,7 @@ def about(site: Site, bot_username: str | None, publish_time: str, timezone: str
         description=DESCRIPTION,
         publish_time=publish_time,
         timezone=timezone,
+        checked=checked,
     )
 
 

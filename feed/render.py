@@ -22,6 +22,7 @@ from lxml import etree
 
 from quotes.dates import day_text
 from quotes.model import Pick, Quote, Source
+from quotes.verification import sentence
 
 TITLE = "Quote of the day"
 DESCRIPTION = "One curated quote a day, verbatim from a real document and linked to its source and date."
@@ -115,6 +116,15 @@ def _cite_html(source: Source) -> str:
     return f"{title}{publisher} ({escape(source.dates_text())})"
 
 
+def verification_html(quote: Quote, highlight: str) -> str:
+    """A quote's verification, one sentence: linked to its highlight in the held copy when checked."""
+    verification = quote.verification
+    text = escape(sentence(verification))
+    if verification.verified:
+        return f'<a class="verification verified" href="{escape(highlight)}">{text}</a>'
+    return f'<span class="verification unverified">{text}</span>'
+
+
 def content_html(entry: Entry, site: Site) -> str:
     """Return an entry's content: the quote, its attribution and date, its source."""
     quote = entry.quote
@@ -127,9 +137,11 @@ def content_html(entry: Entry, site: Site) -> str:
         parts.append(f"<p>From {_cite_html(entry.cites)}, as quoted by {_cite_html(entry.source)}.</p>")
     else:
         parts.append(f"<p>From {_cite_html(entry.source)}.</p>")
+    highlight = site.source_url(entry.source.id, quote.id)
+    parts.append(f"<p>{verification_html(quote, highlight)}.</p>")
     parts.append(
         f'<p><a href="{escape(site.quote_url(quote.id))}">Provenance</a> · '
-        f'<a href="{escape(site.source_url(entry.source.id, quote.id))}">the quote in its source</a></p>'
+        f'<a href="{escape(highlight)}">the quote in its source</a></p>'
     )
     return "\n".join(parts)
 
@@ -142,6 +154,7 @@ def content_text(entry: Entry) -> str:
     lines.append(f"From {source.title}{', ' + source.publisher if source.publisher else ''}")
     if entry.cites is not None:
         lines.append(f"as quoted by {entry.source.title}")
+    lines.append(sentence(quote.verification))
     return "\n".join(lines)
 
 

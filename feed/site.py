@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import gzip
 import hashlib
 import logging
@@ -35,7 +34,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from feed import cards, pages
 from feed.published import SiteSettings, ensure_pick, feeds_for, site_for
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH
-from quotes.corpus import DATA_DIR, document_text
 from quotes.model import Source
 from quotes.store import Store
 
@@ -272,7 +270,8 @@ class Web:
         picks = [p for p in self.store.recent_picks(day, self.settings.feed_days) if not p.quote.hidden]
         today = picks[0] if picks and picks[0].date == day else None
         provenance = {p.quote.id: self.store.provenance(p.quote) for p in picks}
-        return pages.home(today, provenance, picks, bot_username, site=self.site)
+        counts = self.store.verification_counts()
+        return pages.home(today, provenance, picks, bot_username, counts, site=self.site)
 
     async def quote(self, request: Request) -> Response:
         quote_id = request.path_params["quote_id"]
@@ -310,7 +309,8 @@ class Web:
                     sources[quote.source] = quote_source
                 citing.append((quote, sources[quote.source]))
         cites = self.store.source(source.cites) if source.cites else None
-        document = _document(source.document) if source.document else None
+        held = self.store.document(source.document) if source.document else None
+        document = held.text if held else None
         return (
             pages.source_page(source, document, quotes, citing, cites, self.bot_username(), site=self.site),
             200,
@@ -331,6 +331,7 @@ class Web:
             self.bot_username(),
             self.settings.publish_time.strftime("%H:%M"),
             str(self.settings.timezone),
+            await run_in_threadpool(self.store.verification_counts),
         )
         return html_response(request, html, cache=await self.page_cache(now))
 
@@ -471,20 +472,6 @@ def image_response(request: Request, body: bytes, media_type: str, cache: str) -
 
 def _name(service: object) -> str:
     return getattr(service, "name", type(service).__name__)
-
-
-@functools.lru_cache(maxsize=64)
-def _document(name: str) -> str | None:
-    """A shipped source document's text; None for a name that is not a file among them."""
-    folder = (DATA_DIR / "documents").resolve()
-    # An imported source's `document` is free text: never follow it out of the folder.
-    if not (folder / name).resolve().is_relative_to(folder):
-        log.warning("source document %r is outside %s: not shown", name, folder)
-        return None
-    try:
-        return document_text(name)
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

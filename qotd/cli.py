@@ -11,10 +11,13 @@ from pathlib import Path
 from feed.published import ensure_pick, feeds_for, site_for
 from qotd.settings import ConfigError, Settings
 from quotes.corpus import CorpusError, check_corpus, load_corpus
-from quotes.model import Pick, Source
+from quotes.curation import Draft, DraftError, NewSource, add_quote, add_source, check_draft
+from quotes.documents import DocumentError, read_upload
+from quotes.model import Pick, Quote, Source
 from quotes.selection import NoQuoteError
-from quotes.store import SchemaOutdated, Store
+from quotes.store import CuratedChange, SchemaOutdated, Store
 from quotes.transfer import ImportFileError, export_csv, export_json, parse_import, pick_record
+from quotes.verification import sentence
 
 MAX_PREVIEW_DAYS = 3660
 
@@ -125,16 +128,15 @@ def cmd_quotes_show(args, settings: Settings, now: dt.datetime) -> str:
         source, cites = store.provenance(quote)
         lines = [render_text(Pick(dt.date.min, quote, 0), source, cites).rsplit("\n", 1)[0]]
         lines.append(f"id {quote.id} · {quote.origin}{' · hidden' if quote.hidden else ''}")
-        if quote.paragraph is not None:
-            lines.append(f"In {source.document}: paragraph {quote.paragraph}, character {quote.offset}")
+        lines.append(verification_line(quote))
         lines += [f"Topics: {', '.join(quote.topics)}"] if quote.topics else []
         lines += [f"Note: {n}" for n in quote.notes]
         lines += [f"Source note: {n}" for n in source.notes]
         return "\n".join(lines)
 
 
-def cmd_quotes_check(args, settings: Settings, now: dt.datetime) -> str:
-    corpus = load_corpus(args.corpus)
+def _check_corpus_file(path: Path | None) -> str:
+    corpus = load_corpus(path)
     problems = check_corpus(corpus)
     if problems:
         raise CommandError(
@@ -143,6 +145,83 @@ def cmd_quotes_check(args, settings: Settings, now: dt.datetime) -> str:
         )
     documents = len({q.source for q in corpus.quotes})
     return f"{len(corpus.quotes)} quotes checked against {documents} documents: all verbatim"
+
+
+def cmd_quotes_check(args, settings: Settings, now: dt.datetime) -> str:
+    """The database (what is served) and the corpus file; `--corpus FILE`: that file alone."""
+    if args.corpus is not None:
+        return _check_corpus_file(args.corpus)
+    with _store(settings, now) as store:
+        report = store.check()
+    lines = [
+        f"database: {report.verified} of {report.quotes} quotes verified against their held documents; "
+        f"{report.documents} documents held"
+    ]
+    if report.unverified:
+        lines.append(f"unverified ({len(report.unverified)}):")
+        lines += [f"  {quote_id}: {reason}" for quote_id, reason in report.unverified]
+    if not report.ok:
+        lines += [f"FAILED {failure}" for failure in report.failures]
+        lines.append(
+            f"{len(report.failures)} problem(s): a quote shown as verified fails, or a document changed"
+        )
+        raise CommandError("\n".join(lines))
+    return "\n".join([*lines, "corpus file: " + _check_corpus_file(None)])
+
+
+def cmd_quotes_add(args, settings: Settings, now: dt.datetime) -> str:
+    """Add a quote without Telegram: the same checks as /add, the text located in its source."""
+    draft = Draft(
+        text=args.text,
+        speaker=args.speaker,
+        role=args.role,
+        source_id=args.source,
+        date=args.date,
+        topics=args.topics,
+        notes=list(args.note or []),
+    )
+    with _store(settings, now) as store:
+        try:
+            checked = check_draft(store, draft, settings.today(now), now)
+            quote = add_quote(store, checked, "cli", now, unverified=args.unverified)
+        except DraftError as exc:
+            hint = " (--unverified saves it as unverified)" if checked_missing(exc) else ""
+            raise CommandError(f"{exc}\nnothing was saved{hint}") from None
+    return f"added {quote.id}: {verification_line(quote)}"
+
+
+def checked_missing(exc: DraftError) -> bool:
+    return exc.field == "text" and "not in the source's copy" in exc.problem
+
+
+def verification_line(quote: Quote) -> str:
+    v = quote.verification
+    where = f" ({v.document}, character {v.offset})" if v.verified else ""
+    return sentence(v) + where
+
+
+def cmd_sources_add(args, settings: Settings, now: dt.datetime) -> str:
+    """Store a new source with its held copy (plain text, HTML or Markdown); print its id."""
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    with _store(settings, now) as store:
+        try:
+            upload = read_upload(data, path.name, None, f"cli: {path.name}")
+            given = NewSource(
+                title=args.title, url=args.url, publisher=args.publisher, date=args.date, upload=upload
+            )
+            source, document = add_source(store, given, "cli", now, settings.today(now), args.id)
+        except (DocumentError, DraftError) as exc:
+            raise CommandError(f"{path}: {exc}; nothing was stored") from None
+    assert document is not None  # the source was given its upload
+    found = upload.extracted
+    return (
+        f"{source.id}\n{source.title!r}: {len(found.text)} characters, {found.paragraphs} paragraphs "
+        f"(document {document.id}, sha256 {document.sha256})"
+    )
 
 
 def cmd_quotes_export(args, settings: Settings, now: dt.datetime) -> str:
@@ -166,9 +245,11 @@ def cmd_quotes_import(args, settings: Settings, now: dt.datetime) -> str:
         known = {s.id: s for s in store.sources()}
         try:
             parsed = parse_import(data, fmt, settings.today(now), known)
+            counts = store.save(parsed.sources, parsed.quotes, "cli", now)
         except ImportFileError as exc:
             raise CommandError(f"{path}: {exc}; nothing was imported") from None
-        counts = store.save(parsed.sources, parsed.quotes, "cli", now)
+        except CuratedChange as exc:
+            raise CommandError(f"{path}: row {exc.row(parsed.quotes)}: {exc}; nothing was imported") from None
     return f"imported {path}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
 
 
@@ -274,9 +355,23 @@ def build_parser() -> argparse.ArgumentParser:
     qshow.add_argument("id")
     qshow.add_argument("--json", action="store_true", help="print JSON")
     qshow.set_defaults(handler=cmd_quotes_show)
-    qcheck = qsub.add_parser("check", help="verify every curated quote against its source document")
-    qcheck.add_argument("--corpus", type=Path, help="a corpus.toml to check (default: the shipped one)")
+    qcheck = qsub.add_parser(
+        "check", help="check every quote in the database against its held document, and the corpus file"
+    )
+    qcheck.add_argument("--corpus", type=Path, help="check this corpus.toml alone (not the database)")
     qcheck.set_defaults(handler=cmd_quotes_check)
+    qadd = qsub.add_parser("add", help="add a quote, located in its source's held copy")
+    qadd.add_argument("--source", required=True, help="the source's id (qotd sources add prints it)")
+    qadd.add_argument("--text", required=True, help="the text, exactly as the source has it")
+    qadd.add_argument("--speaker", required=True)
+    qadd.add_argument("--role", help="the speaker's role at the time")
+    qadd.add_argument("--date", required=True, help="15 November 2010, March 2013, 2013 or unknown")
+    qadd.add_argument("--topics", help="comma-separated")
+    qadd.add_argument("--note", action="append", help="a note (repeatable)")
+    qadd.add_argument(
+        "--unverified", action="store_true", help="save it even if the text is not in the source"
+    )
+    qadd.set_defaults(handler=cmd_quotes_add)
     qexport = qsub.add_parser("export", help="export every quote with its provenance")
     qexport.add_argument("--format", choices=("json", "csv"), default="json")
     qexport.add_argument("-o", "--output", help="write to this file instead of standard output")
@@ -285,6 +380,17 @@ def build_parser() -> argparse.ArgumentParser:
     qimport.add_argument("file")
     qimport.add_argument("--format", choices=("json", "csv"), help="default: from the file's suffix")
     qimport.set_defaults(handler=cmd_quotes_import)
+
+    sources = sub.add_parser("sources", help="sources and their held copies")
+    ssub = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    sadd = ssub.add_parser("add", help="store a new source with its copy (.txt, .html, .md); print its id")
+    sadd.add_argument("file")
+    sadd.add_argument("--title", help="default: the title the file gives")
+    sadd.add_argument("--url")
+    sadd.add_argument("--publisher")
+    sadd.add_argument("--date", help="15 November 2010, March 2013, 2013 or unknown")
+    sadd.add_argument("--id", help="the source's id (default: us- and random hex)")
+    sadd.set_defaults(handler=cmd_sources_add)
 
     db = sub.add_parser("db", help="database schema")
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

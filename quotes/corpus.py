@@ -203,6 +203,7 @@ def paragraph_of(text: str, offset: int) -> int | None:
 class Problem:
     quote_id: str
     message: str
+    editors: bool = False  # the text stands in the document, but in the editor's part
 
     def __str__(self) -> str:
         return f"{self.quote_id}: {self.message}"
@@ -231,33 +232,70 @@ def _departure(quote_id: str, doc_name: str | None, text: str, norm_q: str, doc:
     )
 
 
-def check_quote(quote: Quote, source: Source, doc: str) -> list[Problem]:
-    """Check that a quote stands verbatim in the speaker's part of its document."""
-    norm_q = _WS.sub(" ", quote.text.strip())
-    if norm_q != quote.text:
-        return [Problem(quote.id, "text has leading, trailing or doubled white space")]
+@dataclass(frozen=True)
+class Found:
+    """Where a text stands in a document: every start in the speaker's part, and its paragraph."""
+
+    starts: tuple[int, ...]
+    paragraph: int
+
+    @property
+    def offset(self) -> int:
+        return self.starts[0]
+
+
+def find_text(
+    text: str,
+    doc: str,
+    speaker_paragraphs: tuple[int, ...] | None,
+    quote_id: str = "text",
+    doc_name: str | None = None,
+) -> Found | Problem:
+    """Find a quote's text in the speaker's part of a document (runs of white space may differ).
+
+    `speaker_paragraphs` None means the whole document is the speaker's (a held copy whose parts
+    nobody has told apart). Returns where it stands, or the Problem that says why not.
+    """
+    norm_q = _WS.sub(" ", text.strip())
+    if norm_q != text:
+        return Problem(quote_id, "text has leading, trailing or doubled white space")
     norm_d, origin = normalise_space(doc)
     starts = [origin[m.start()] for m in re.finditer(re.escape(norm_q), norm_d)]
     if not starts:
-        return [_departure(quote.id, source.document, quote.text, norm_q, doc)]
-    spoken = [s for s in starts if paragraph_of(doc, s) in source.speaker_paragraphs]
+        return _departure(quote_id, doc_name, text, norm_q, doc)
+    spoken = [s for s in starts if speaker_paragraphs is None or paragraph_of(doc, s) in speaker_paragraphs]
     if not spoken:
         para = paragraph_of(doc, starts[0])
-        return [
-            Problem(
-                quote.id,
-                f"text is the editor's, not the speaker's: it stands in paragraph {para} of "
-                f"{source.document}, and the speaker's paragraphs are "
-                f"{', '.join(map(str, source.speaker_paragraphs)) or 'none'}",
-            )
-        ]
-    problems = []
-    if quote.offset not in spoken:
-        problems.append(Problem(quote.id, f"offset is {quote.offset}, but the text starts at {spoken[0]}"))
+        return Problem(
+            quote_id,
+            f"text is the editor's, not the speaker's: it stands in paragraph {para} of "
+            f"{doc_name}, and the speaker's paragraphs are "
+            f"{', '.join(map(str, speaker_paragraphs or ())) or 'none'}",
+            editors=True,
+        )
     found_para = paragraph_of(doc, spoken[0])
-    if quote.paragraph != found_para:
-        problems.append(Problem(quote.id, f"paragraph is {quote.paragraph}, but the text is in {found_para}"))
+    assert found_para is not None  # a start is a character of the text, inside a paragraph
+    return Found(tuple(spoken), found_para)
+
+
+def check_place(quote: Quote, found: Found, doc: str) -> list[Problem]:
+    """Check a curated quote's recorded paragraph and offset against where its text stands."""
+    problems = []
+    if quote.offset not in found.starts:
+        problems.append(Problem(quote.id, f"offset is {quote.offset}, but the text starts at {found.offset}"))
+    if quote.paragraph != found.paragraph:
+        problems.append(
+            Problem(quote.id, f"paragraph is {quote.paragraph}, but the text is in {found.paragraph}")
+        )
     return problems
+
+
+def check_quote(quote: Quote, source: Source, doc: str) -> list[Problem]:
+    """Check that a quote stands verbatim in the speaker's part of its document, at its place."""
+    found = find_text(quote.text, doc, source.speaker_paragraphs, quote.id, source.document)
+    if isinstance(found, Problem):
+        return [found]
+    return check_place(quote, found, doc)
 
 
 def check_corpus(corpus: Corpus) -> list[Problem]:

@@ -18,10 +18,12 @@ from typing import Any, Literal, overload
 
 from quotes.corpus import ID_PATTERN
 from quotes.dates import DateError, PartialDate
-from quotes.model import ADMIN, CURATED, Quote, Source
+from quotes.documents import Document, Upload
+from quotes.model import ADMIN, CURATED, EDITOR, NOT_FOUND, Quote, Source, Verification
 from quotes.search import find_duplicate
-from quotes.store import NotFound, Store
+from quotes.store import CuratedChange, NotFound, Store
 from quotes.transfer import MAX_TEXT, ImportFileError, check_url
+from quotes.verification import verify
 
 QUOTE_PREFIX = "u-"
 SOURCE_PREFIX = "us-"
@@ -208,6 +210,7 @@ class NewSource:
     url: str | None = None
     publisher: str | None = None
     date: str | None = None
+    upload: Upload | None = None  # the source's copy, if the admin brought one
 
 
 @dataclass
@@ -232,6 +235,13 @@ class Checked:
     source: Source
     cites: Source | None
     new_source: Source | None
+    document: Document | None = None  # the new source's copy, stored with it
+    found: Verification = field(default_factory=Verification)  # what the save will decide
+
+    @property
+    def missing(self) -> bool:
+        """The source's copy is held and the text is not in it (saved only when asked for)."""
+        return self.found.reason in (NOT_FOUND, EDITOR)
 
 
 def is_id(value: str) -> bool:
@@ -258,26 +268,61 @@ def existing_source(store: Store, source_id: str | None) -> Source:
     return source
 
 
-def check_new_source(store: Store, given: NewSource, today: dt.date) -> Source:
-    title = check_line("source title", given.title, required=True)
-    return Source(
-        id=new_source_id(store),
+def check_new_source(
+    store: Store,
+    given: NewSource,
+    today: dt.date,
+    now: dt.datetime | None = None,
+    source_id: str | None = None,
+) -> tuple[Source, Document | None]:
+    """Check a new source's fields; return it, and the held copy of the upload it brings."""
+    title = check_line(
+        "source title", given.title or (given.upload.extracted.title if given.upload else None), required=True
+    )
+    if source_id is not None:
+        if not is_id(source_id):
+            raise DraftError("id", f"{source_id!r} is not an id (lowercase letters, digits, - and _)")
+        if store.source(source_id) is not None:
+            raise DraftError("id", f"there is already a source {source_id}")
+    source_id = source_id or new_source_id(store)
+    document = None
+    if given.upload is not None:
+        assert now is not None, "a source bringing its copy is checked with the time it is obtained"
+        document = given.upload.held_copy(source_id, now)
+    source = Source(
+        id=source_id,
         title=title,
         kind="document",
         publisher=check_line("publisher", given.publisher),
         url=check_source_url(given.url),
         date=parse_date("source date", given.date, today),
+        document=document.id if document else None,
         origin=ADMIN,
     )
+    return source, document
 
 
-def check_draft(store: Store, draft: Draft, today: dt.date) -> Checked:
-    """Check every field of a draft; return the quote to save, or raise DraftError."""
+def add_source(
+    store: Store, given: NewSource, actor: str, now: dt.datetime, today: dt.date, source_id: str | None = None
+) -> tuple[Source, Document | None]:
+    """Store a new source with the copy the admin brought (`qotd sources add`, the bot's /document)."""
+    source, document = check_new_source(store, given, today, now, source_id)
+    store.add_source(source, document, actor, now)
+    return source, document
+
+
+def check_draft(store: Store, draft: Draft, today: dt.date, now: dt.datetime | None = None) -> Checked:
+    """Check every field of a draft; return the quote to save, or raise DraftError.
+
+    The result says what the save's check will find: where the text stands in the source's
+    held copy, or where the closest passage departs from it (Checked.found).
+    """
     text = check_text(draft.text)
     speaker = check_line("speaker", draft.speaker, required=True, limit=MAX_NAME)
     role = check_line("role", draft.role)
+    document = None
     if draft.new_source is not None:
-        source = check_new_source(store, draft.new_source, today)
+        source, document = check_new_source(store, draft.new_source, today, now)
         new_source = source
     else:
         source = existing_source(store, draft.source_id)
@@ -302,16 +347,27 @@ def check_draft(store: Store, draft: Draft, today: dt.date) -> Checked:
         notes=notes,
         origin=ADMIN,
     )
-    return Checked(quote, source, cites, new_source)
+    held = document if document else (store.document(source.document) if source.document else None)
+    found = verify(quote, source, held, now)  # a preview: the save decides again
+    return Checked(quote, source, cites, new_source, document, found)
 
 
-def add_quote(store: Store, checked: Checked, actor: str, now: dt.datetime) -> Quote:
-    """Save a checked draft (its new source too) as the admin `actor`; return the stored quote."""
+def add_quote(
+    store: Store, checked: Checked, actor: str, now: dt.datetime, unverified: bool = False
+) -> Quote:
+    """Save a checked draft (its new source too) as the admin `actor`; return the stored quote.
+
+    A text that is not in its source's held copy is refused (DraftError showing where it
+    departs) unless the admin chose, explicitly, to save it as unverified.
+    """
     # The store may have changed since the draft was checked (another admin, a second tap).
     if existing := find_duplicate(store, checked.quote.text):
         raise DuplicateQuote(existing)
+    if checked.missing and not unverified:
+        raise DraftError("text", f"it is not in the source's copy: {checked.found.detail}")
     sources = [checked.new_source] if checked.new_source else []
-    store.save(sources, [checked.quote], actor, now, action="add")
+    documents = [checked.document] if checked.document else []
+    store.save(sources, [checked.quote], actor, now, action="add", documents=documents)
     return _stored(store, checked.quote.id)
 
 
@@ -407,7 +463,10 @@ def edit_quote(
     edited = replace(quote, **changes)
     key = next(iter(changes))
     before, after = getattr(quote, key), getattr(edited, key)
-    counts = store.save([], [edited], actor, now, action="edit")
+    try:
+        counts = store.save([], [edited], actor, now, action="edit")
+    except CuratedChange as exc:
+        raise DraftError(name, exc.problem) from None
     return Edit(_stored(store, quote.id), name, before, after, counts["updated"] > 0)
 
 

@@ -68,6 +68,60 @@ class Source:
         }
 
 
+VERIFIED = "verified"
+UNVERIFIED = "unverified"
+
+NO_DOCUMENT = "no-document"
+NOT_FOUND = "not-found"
+EDITOR = "editor"
+MISPLACED = "misplaced"
+CHANGED = "changed"
+NOT_CHECKED = "not-checked"
+REASONS = {
+    NO_DOCUMENT: "no copy of the source is held",
+    NOT_FOUND: "the text is not in the copy of the source held here",
+    EDITOR: "the text is the editor's, not the speaker's",
+    MISPLACED: "the text is not at the place recorded for it",
+    CHANGED: "the text or its source changed after it was checked",
+    NOT_CHECKED: "it has not been checked yet",
+}
+
+
+@dataclass(frozen=True)
+class Verification:
+    state: str = UNVERIFIED
+    reason: str | None = NOT_CHECKED  # a key of REASONS when unverified
+    detail: str | None = None  # the checker's own words (where the text departs from the document)
+    document: str | None = None
+    sha256: str | None = None  # the document's bytes, when checked
+    paragraph: int | None = None
+    offset: int | None = None
+    digest: str | None = None  # text_digest() of what was checked
+    checked_at: dt.datetime | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.state == VERIFIED
+
+    @property
+    def reason_text(self) -> str | None:
+        return REASONS.get(self.reason or "", self.reason) if not self.verified else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The export's `verification` object."""
+        return {
+            "state": self.state,
+            "reason": self.reason,
+            "reason_text": self.reason_text,
+            "document": self.document,
+            "sha256": self.sha256,
+            "paragraph": self.paragraph,
+            "offset": self.offset,
+            "digest": self.digest,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+        }
+
+
 @dataclass(frozen=True)
 class Quote:
     """A quote, verbatim, with where and when it comes from."""
@@ -86,6 +140,7 @@ class Quote:
     hidden: bool = False
     origin: str = CURATED
     corrected_at: dt.datetime | None = None  # the last change after it was first stored
+    verification: Verification = field(default_factory=Verification)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def quote_record(quote: Quote, source: Source, cites: Source | None) -> dict[str
         "notes": list(quote.notes),
         "hidden": quote.hidden,
         "origin": quote.origin,
+        "verification": quote.verification.as_dict(),  # derived on every write: never imported
     }
     if record["cites"] is None:
         del record["cites"]

@@ -19,15 +19,17 @@ The one-message form, for power users, saves at once when every field passes:
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ChatType
-from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
+from bot.handlers import documents
 from bot.handlers.admins import REFUSED
 from bot.handlers.common import Context, actor, argument_text, is_admin, now, reply, store, today
-from bot.messages import MAX_MESSAGE, quote_message, snippet, telegram_length
+from bot.messages import MAX_MESSAGE, QuoteMessage, quote_message, snippet, telegram_length
 from bot.messages import escape as e
 from quotes.curation import (
     Checked,
@@ -45,6 +47,7 @@ from quotes.curation import (
     parse_topics,
 )
 from quotes.search import find_duplicate
+from quotes.verification import sentence
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ log = logging.getLogger(__name__)
 )
 DRAFT, CHECKED = "add_draft", "add_checked"
 NEW, SKIP, SAVE, CANCEL, UNKNOWN = "New source", "-", "Save", "Cancel", "unknown"
+SAVE_UNVERIFIED = "Save as unverified"
+YES = ("yes", "y", "true", "1")
 LISTED_SOURCES = 8
 
 FORM_KEYS = {
@@ -72,6 +77,7 @@ FORM_KEYS = {
     "topics": "topics",
     "note": "note",
     "notes": "note",
+    "unverified": "unverified",
 }
 
 
@@ -124,7 +130,10 @@ ASK_SPEAKER = (
     "Who said or wrote it? The name, then a comma and their role at the time, "
     "e.g. <i>Sergey Lavrov, Russian Foreign Minister</i>."
 )
-ASK_TITLE = "The new source's title (of the page or document the quote is taken from)?"
+ASK_TITLE = (
+    "The new source's title (of the page or document the quote is taken from)? "
+    "Or send its file (plain text, HTML, Markdown) to keep a copy the quote is checked against."
+)
 ASK_URL = "Its URL (http:// or https://), or - if it has none."
 ASK_PUBLISHER = "Its publisher, or - if unknown."
 ASK_SOURCE_DATE = "Its date: <i>15 November 2010</i>, <i>March 2013</i>, <i>2013</i>, or <i>unknown</i>."
@@ -143,7 +152,10 @@ async def ask_speaker(update: Update, context: Context) -> int:
 
 async def ask_source(update: Update, context: Context) -> int:
     listed = store(context).sources()[:LISTED_SOURCES]
-    lines = ["Which source is it from? Tap or send an existing source's id, or <b>New source</b>:"]
+    lines = [
+        "Which source is it from? Tap or send an existing source's id, or <b>New source</b>, "
+        "or send the source's file (plain text, HTML, Markdown) so the quote can be checked in it:"
+    ]
     lines += [f"<code>{e(s.id)}</code> {e(snippet(s.title, 60))}" for s in listed]
     lines.append("/sources lists them all.")
     await reply(update, context, "\n".join(lines), _keyboard([NEW], *([s.id] for s in listed)))
@@ -230,6 +242,25 @@ async def got_source(update: Update, context: Context) -> int:
     return await ask_date(update, context)
 
 
+async def got_source_file(update: Update, context: Context) -> int:
+    """The source's file, at the source step or the new source's title: kept with the new source."""
+    draft = _draft(context)
+    brought = await documents.upload(update, context)
+    if brought is None:
+        return SOURCE_TITLE if draft.new_source is not None else SOURCE
+    title = brought.extracted.title
+    draft.source_id, draft.new_source = None, NewSource(upload=brought)
+    found = documents.found_text(brought.extracted)
+    question = "The new source's title?" + (" Tap the one the file gives, or send another." if title else "")
+    await reply(
+        update,
+        context,
+        f"Got the source's copy: {found}. The quote will be looked for in it.\n{question}",
+        _keyboard([snippet(title, 200)]) if title else ReplyKeyboardRemove(),
+    )
+    return SOURCE_TITLE
+
+
 async def got_source_title(update: Update, context: Context) -> int:
     try:
         _new_source(context).title = check_line("source title", _answer(update), required=True)
@@ -299,7 +330,13 @@ async def got_topics(update: Update, context: Context) -> int:
 
 
 def _render(checked: Checked) -> str:
-    return quote_message(checked.quote, checked.source, checked.cites, "Preview").html
+    return _preview(checked).html
+
+
+def _preview(checked: Checked) -> QuoteMessage:
+    """The quote as readers will see it, with what the save's check will find."""
+    quote = replace(checked.quote, verification=checked.found)
+    return quote_message(quote, checked.source, checked.cites, "Preview")
 
 
 def _check_length(checked: Checked) -> None:
@@ -311,9 +348,22 @@ def _check_length(checked: Checked) -> None:
         )
 
 
+def where_found(checked: Checked) -> str:
+    """Where the text stands in the source's copy, or where the closest passage departs from it."""
+    found = checked.found
+    if found.verified:
+        return f"Found in paragraph {found.paragraph} of the source's copy: it will be saved as checked."
+    if checked.missing:
+        return (
+            f"<b>Not found in the source's copy.</b> {e(found.reason_text or '')}:\n"
+            f"<pre>{e(found.detail or '')}</pre>"
+        )
+    return f"{e(sentence(found))}: it will be saved as not checked."
+
+
 async def preview(update: Update, context: Context) -> int:
     try:
-        checked = check_draft(store(context), _draft(context), today(context))
+        checked = check_draft(store(context), _draft(context), today(context), now(context))
         _check_length(checked)
     except DraftError as exc:
         if exc.field != "text":
@@ -324,28 +374,49 @@ async def preview(update: Update, context: Context) -> int:
         await _wrong(update, context, exc, "Send a shorter text (the other answers are kept), or /cancel.")
         return TEXT
     _user_data(context)[CHECKED] = checked
-    message = quote_message(checked.quote, checked.source, checked.cites, "Preview")
+    message = _preview(checked)
     await reply(update, context, message.html, message.markup)
-    await reply(update, context, "Save this quote?", _keyboard([SAVE, CANCEL]))
+    if checked.missing:
+        await reply(
+            update,
+            context,
+            f"{where_found(checked)}\nSend the corrected text, or tap <b>{SAVE_UNVERIFIED}</b> to save it "
+            "as not checked, or Cancel.",
+            _keyboard([SAVE_UNVERIFIED, CANCEL]),
+        )
+    else:
+        await reply(update, context, f"{where_found(checked)}\nSave this quote?", _keyboard([SAVE, CANCEL]))
     return CONFIRM
 
 
 async def confirm(update: Update, context: Context) -> int:
     answer = _answer(update).strip().casefold()
+    checked: Checked = _user_data(context)[CHECKED]
     if answer == CANCEL.casefold():
         return await cancel(update, context)
-    if answer != SAVE.casefold():
+    if checked.missing and answer != SAVE_UNVERIFIED.casefold():
+        if answer == SAVE.casefold():
+            await reply(
+                update,
+                context,
+                f"The text is not in the source's copy: send the corrected text, or tap {SAVE_UNVERIFIED}.",
+                _keyboard([SAVE_UNVERIFIED, CANCEL]),
+            )
+            return CONFIRM
+        return await got_text(update, context)  # the corrected text: checked and located again
+    if not checked.missing and answer != SAVE.casefold():
         await reply(update, context, "Tap Save or Cancel.", _keyboard([SAVE, CANCEL]))
         return CONFIRM
     try:
-        quote = add_quote(store(context), _user_data(context)[CHECKED], actor(update), now(context))
+        quote = add_quote(store(context), checked, actor(update), now(context), unverified=checked.missing)
     except DraftError as exc:
         await reply(update, context, f"{e(exc)}. Nothing was saved.", ReplyKeyboardRemove())
         return _end(context)
     await reply(
         update,
         context,
-        f"Saved as <code>{e(quote.id)}</code>. /edit {e(quote.id)} changes it; /hide {e(quote.id)} hides it.",
+        f"Saved as <code>{e(quote.id)}</code>. {e(sentence(quote.verification))}.\n"
+        f"/edit {e(quote.id)} changes it; /hide {e(quote.id)} hides it.",
         ReplyKeyboardRemove(),
     )
     return _end(context)
@@ -380,8 +451,11 @@ def parse_form(form: str) -> Draft:
                 )
             current.append(line)
             continue
-        if name == "note":
-            notes.append(value)
+        if name in ("note", "unverified"):
+            if name == "note":
+                notes.append(value)
+            else:
+                fields[name] = [value]
             current = None
             continue
         if name in fields:
@@ -414,17 +488,34 @@ def parse_form(form: str) -> Draft:
     )
 
 
+def wants_unverified(form: str) -> bool:
+    """Whether the one-message form says, explicitly, to save a text not found as unverified."""
+    for line in form.splitlines():
+        key, colon, value = line.partition(":")
+        if colon and key.strip().casefold() == "unverified":
+            return value.strip().casefold() in YES
+    return False
+
+
 async def one_message(update: Update, context: Context, form: str) -> None:
     try:
         draft = parse_form(form)
-        checked = check_draft(store(context), draft, today(context))
+        checked = check_draft(store(context), draft, today(context), now(context))
         _check_length(checked)
-        quote = add_quote(store(context), checked, actor(update), now(context))
+        if checked.missing and not wants_unverified(form):
+            await reply(
+                update,
+                context,
+                f"{where_found(checked)}\nNothing was saved: correct the text, or add the line "
+                "<code>unverified: yes</code> to save it as not checked.",
+            )
+            return
+        quote = add_quote(store(context), checked, actor(update), now(context), unverified=checked.missing)
     except DraftError as exc:
         await reply(update, context, f"{e(exc)}. Nothing was saved.")
         return
-    message = quote_message(checked.quote, checked.source, checked.cites, f"Saved as {quote.id}")
-    await reply(update, context, message.html, message.markup)
+    message = quote_message(quote, checked.source, checked.cites, f"Saved as {quote.id}")
+    await reply(update, context, f"{message.html}\n\n{e(sentence(quote.verification))}.", message.markup)
 
 
 def conversation() -> ConversationHandler:
@@ -442,9 +533,14 @@ def conversation() -> ConversationHandler:
         TOPICS: got_topics,
         CONFIRM: confirm,
     }
+    states: dict[object, list[BaseHandler[Update, Any, object]]] = {
+        state: [MessageHandler(text, step)] for state, step in steps.items()
+    }
+    for state in (SOURCE, SOURCE_TITLE):  # the source's file, to keep its copy
+        states[state].append(MessageHandler(filters.Document.ALL, got_source_file))
     return ConversationHandler(
         entry_points=[CommandHandler("add", start)],
-        states={state: [MessageHandler(text, step)] for state, step in steps.items()},
+        states=states,
         fallbacks=[CommandHandler("cancel", cancel), MessageHandler(filters.ALL, still_adding)],
         name="add",
     )

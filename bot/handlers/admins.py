@@ -16,8 +16,8 @@ from pathlib import PurePath
 from typing import Any
 
 from telegram import InputFile, Update
-from telegram.error import TelegramError
 
+from bot.handlers import documents
 from bot.handlers.common import (
     Context,
     actor,
@@ -44,7 +44,7 @@ from quotes.curation import (
     pin_date,
 )
 from quotes.selection import NoQuoteError
-from quotes.store import NotFound
+from quotes.store import CuratedChange, NotFound
 from quotes.transfer import ImportFileError, export_csv, export_json, parse_import
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ ADMIN_COMMANDS = (
     ("sources", "The sources quotes can cite"),
     ("export", "All quotes as a JSON (or CSV) file"),
     ("import", "Add or update quotes from a JSON or CSV file"),
+    ("document", "Send a source's file (text, HTML, Markdown) with this caption"),
 )
 REFUSED = "That command is for the service's admins; nothing was changed."
 MAX_UPCOMING = 31
@@ -323,6 +324,12 @@ async def import_command(update: Update, context: Context) -> None:
     )
 
 
+@admin_only
+async def document_command(update: Update, context: Context) -> None:
+    """/document as a message: how to bring a source's file."""
+    await reply(update, context, documents.HOW)
+
+
 def _format_of(file_name: str | None, mime_type: str | None) -> str | None:
     suffix = PurePath(file_name or "").suffix.casefold()
     if suffix in (".json", ".csv"):
@@ -339,7 +346,14 @@ async def document(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None, "filters.Document.ALL passes only updates with a message"
     caption = (message.caption or "").strip()
-    wanted = caption.split(maxsplit=1)[0].split("@")[0] == "/import" if caption else False
+    command = caption.split(maxsplit=1)[0].split("@")[0] if caption else ""
+    if command == "/document":
+        if not is_admin(update, context):
+            await reply(update, context, REFUSED)
+            return
+        await documents.document_upload(update, context)
+        return
+    wanted = command == "/import"
     user_data = context.user_data
     if not wanted:
         if user_data is None:
@@ -367,14 +381,8 @@ async def import_document(update: Update, context: Context) -> None:
     if fmt is None:
         await _problem(update, context, f"{doc.file_name or 'The file'} is neither .json nor .csv")
         return
-    if doc.file_size is not None and doc.file_size > MAX_IMPORT_BYTES:
-        await _problem(update, context, f"The file is over {MAX_IMPORT_BYTES // 1024 // 1024} MB")
-        return
-    try:
-        file = await context.bot.get_file(doc.file_id)
-        data = bytes(await file.download_as_bytearray())
-    except TelegramError as exc:
-        await _problem(update, context, f"The file could not be downloaded ({exc.message}); send it again")
+    data = await documents.fetch(update, context, MAX_IMPORT_BYTES)
+    if data is None:
         return
     known = {s.id: s for s in store(context).sources()}
     try:
@@ -393,7 +401,16 @@ async def import_document(update: Update, context: Context) -> None:
             f"{e(doc.file_name or 'The file')}: a value is malformed ({e(exc)}). Nothing was imported.",
         )
         return
-    counts = store(context).save(parsed.sources, parsed.quotes, actor(update), now(context), action="import")
+    try:
+        counts = store(context).save(
+            parsed.sources, parsed.quotes, actor(update), now(context), action="import"
+        )
+    except CuratedChange as exc:
+        name = doc.file_name or "The file"
+        await reply(
+            update, context, f"{e(name)}: row {exc.row(parsed.quotes)}: {e(exc)}. Nothing was imported."
+        )
+        return
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
     await reply(update, context, f"Imported {e(doc.file_name or 'the file')}: {summary} quotes.")
 

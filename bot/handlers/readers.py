@@ -78,8 +78,9 @@ HELP = """<b>Quote of the day</b>: one quote a day, verbatim from its source, wi
 
 In any chat, type <code>@{username} words</code> to share a quote."""
 
-ABOUT = """Every quote here is taken character for character from a real document: elisions and \
-the speaker's slips are kept as they are, and editors' headlines are never attributed to the speaker.
+ABOUT = """{checked} of the {total} quotes here are checked character for character against a copy of \
+their source held here: elisions and the speaker's slips are kept as they are, and editors' headlines \
+are never attributed to the speaker. A quote that is not checked says so, and why.
 
 Each quote carries its source (the page it comes from, and the work that page quotes), the \
 publisher, and its date written with the precision the source gives: a day, a month, or a year. \
@@ -175,7 +176,8 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def about(update: Update, context: Context) -> None:
-    await reply(update, context, ABOUT)
+    checked, total = store(context).verification_counts()
+    await reply(update, context, ABOUT.format(checked=checked, total=total))
 
 
 async def today_command(update: Update, context: Context) -> None:

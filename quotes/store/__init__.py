@@ -8,11 +8,14 @@ from quotes.model import ADMIN, CURATED
 from quotes.selection import NoQuoteError
 from quotes.store.db import LoadReport, NotFound, SchemaOutdated, Store
 from quotes.store.engine import create_engine, database_url
+from quotes.store.held import CheckReport, CuratedChange
 from quotes.store.rows import quote_from_row, source_from_row
 
 __all__ = [
     "ADMIN",
     "CURATED",
+    "CheckReport",
+    "CuratedChange",
     "LoadReport",
     "NoQuoteError",
     "NotFound",

@@ -24,12 +24,27 @@ from alembic.script import ScriptDirectory
 
 import quotes.store.migrations
 from quotes.corpus import Corpus
-from quotes.model import CURATED, Pick, Quote, Source, Speaker
+from quotes.documents import Document
+from quotes.model import CURATED, Pick, Quote, Source, Speaker, Verification
 from quotes.selection import WINDOW, Ranked, choose, shuffle_key
+from quotes.store import held
 from quotes.store import schema as t
 from quotes.store.engine import create_engine
-from quotes.store.rows import digest, quote_fields, quote_from_row, source_fields, source_from_row
+from quotes.store.held import CheckReport
+from quotes.store.rows import (
+    digest,
+    document_from_row,
+    quote_fields,
+    quote_from_row,
+    source_fields,
+    source_from_row,
+    verification_fields,
+)
 from quotes.transfer import quote_record
+from quotes.verification import as_read
+
+# A curated quote's columns that are the corpus file's alone, whatever an admin did.
+CORPUS_OWN = ("text", "speaker", "source_id", "cites_id", "paragraph", "char_offset")
 
 # Serialises picks on PostgreSQL (pg_advisory_xact_lock key; "qotd" in ASCII).
 _PICK_LOCK = 0x716F7464
@@ -37,6 +52,11 @@ _PICK_LOCK = 0x716F7464
 
 class SchemaOutdated(RuntimeError):
     """The database schema is older than the code; the message says how to fix it."""
+
+
+def _audited(fields: dict[str, Any]) -> dict[str, Any]:
+    """A quote's columns as the audit log keeps them (JSON: the check's time as text)."""
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in fields.items()}
 
 
 class NotFound(LookupError):
@@ -49,10 +69,14 @@ class LoadReport:
     updated: int = 0
     unchanged: int = 0
     kept: tuple[str, ...] = ()  # curated quotes an admin has edited: left as the admin made them
+    restored: tuple[str, ...] = ()  # of those, the ones whose text, speaker or source came back
 
     def __str__(self) -> str:
         text = f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
-        return text + (f", {len(self.kept)} kept as admins edited them" if self.kept else "")
+        text += f", {len(self.kept)} kept as admins edited them" if self.kept else ""
+        if self.restored:
+            text += f" ({len(self.restored)} with the corpus file's text, speaker and source restored)"
+        return text
 
 
 class Store:
@@ -132,6 +156,7 @@ class Store:
         """Add and update the curated records; never touch what an admin added or edited."""
         added = updated = unchanged = 0
         kept: list[str] = []
+        restored: list[str] = []
         with self.write() as conn:
             for speaker in corpus.speakers:
                 values = {"aliases": list(speaker.aliases), "notes": list(speaker.notes)}
@@ -144,12 +169,15 @@ class Store:
             # Sources a curated source cites come first, for the foreign key.
             for source in sorted(corpus.sources, key=lambda s: s.cites is not None):
                 self._upsert_source(conn, source, now, curated_only=True)
+            held.load_documents(conn, corpus, now)
             cycle = self._current_cycle(conn)
+            # Only the corpus's own rows, and only what the comparison needs (the store may be large).
+            wanted = ("id", "origin", "admin_edited", "curated_digest", *CORPUS_OWN)
             existing = {
                 r.id: r
                 for r in conn.execute(
-                    sa.select(
-                        t.quotes.c.id, t.quotes.c.origin, t.quotes.c.admin_edited, t.quotes.c.curated_digest
+                    sa.select(*(t.quotes.c[n] for n in wanted)).where(
+                        t.quotes.c.id.in_([q.id for q in corpus.quotes])
                     )
                 )
             }
@@ -171,23 +199,47 @@ class Store:
                             cycle_due=cycle,
                             shuffle_key=shuffle_key(quote.id, cycle),
                             **fields,
+                            **held.placed(quote, held.verify_in(conn, quote, now)),
                         )
                     )
                     added += 1
                 elif row.origin != CURATED or row.admin_edited:
                     kept.append(quote.id)
+                    # The text, speaker and source are the corpus file's alone, edited or not.
+                    own = {k: fields[k] for k in CORPUS_OWN}
+                    if row.origin == CURATED and any(getattr(row, k) != v for k, v in own.items()):
+                        restored.append(quote.id)
+                        conn.execute(
+                            t.quotes.update()
+                            .where(t.quotes.c.id == quote.id)
+                            .values(
+                                updated_at=now,
+                                updated_by="corpus",
+                                **own,
+                                **held.placed(quote, held.verify_in(conn, quote, now)),
+                            )
+                        )
                 elif row.curated_digest == checked:
                     unchanged += 1
                 else:
                     conn.execute(
                         t.quotes.update()
                         .where(t.quotes.c.id == quote.id)
-                        .values(curated_digest=checked, updated_at=now, updated_by="corpus", **fields)
+                        .values(
+                            curated_digest=checked,
+                            updated_at=now,
+                            updated_by="corpus",
+                            **fields,
+                            **held.placed(quote, held.verify_in(conn, quote, now)),
+                        )
                     )
                     updated += 1
-            report = LoadReport(added, updated, unchanged, tuple(kept))
-            if added or updated:
+            checked_now = held.verify_unchecked(conn, now)
+            report = LoadReport(added, updated, unchanged, tuple(kept), tuple(restored))
+            if added or updated or restored:
                 self._audit(conn, now, "corpus", "corpus.load", None, {"report": str(report)})
+            elif checked_now:
+                self._audit(conn, now, "corpus", "verification.backfill", None, {"quotes": checked_now})
         return report
 
     # --- reading ---------------------------------------------------------------------------
@@ -274,6 +326,8 @@ class Store:
         """
         fields = source_fields(source)
         row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source.id)).first()
+        if not curated_only:  # an admin's write: a curated source is the corpus file's
+            held.refuse_curated_source(source, row, fields)
         if row is None:
             conn.execute(
                 t.sources.insert().values(
@@ -297,12 +351,16 @@ class Store:
         actor: str,
         now: dt.datetime,
         action: str = "import",
+        documents: Iterable[Document] = (),
     ) -> dict[str, int]:
-        """Add or update sources and quotes in one transaction, as an admin's change.
+        """Add or update sources, their documents and quotes in one transaction, as an admin's change.
 
         Records that differ from what is stored are written (a curated quote then becomes
-        admin-edited, so the corpus loader keeps the admin's version); identical ones are
-        left alone. Every change goes to the audit log.
+        admin-edited, so the corpus loader keeps the admin's topics or notes); identical ones
+        are left alone. Every quote written gets its verification decided against its source's
+        held copy. A curated quote's text, speaker and source are the corpus file's: a change to
+        them, or a new quote calling itself curated, raises CuratedChange and writes nothing.
+        Every change goes to the audit log.
         """
         counts = {"added": 0, "updated": 0, "unchanged": 0}
         with self.write() as conn:
@@ -311,17 +369,27 @@ class Store:
                     self._audit(
                         conn, now, actor, f"{action}.source.{change}", source.id, source_fields(source)
                     )
+            for document in documents:
+                held.insert_document(conn, document)
+                obtained = {
+                    "source": document.source,
+                    "sha256": document.sha256,
+                    "from": document.obtained_from,
+                }
+                self._audit(conn, now, actor, f"{action}.document.add", document.id, obtained)
             cycle = self._current_cycle(conn)
             for quote in quotes_:
-                fields = quote_fields(quote)
                 row = conn.execute(sa.select(t.quotes).where(t.quotes.c.id == quote.id)).first()
+                held.refuse_curated(quote, row)
+                verification = held.verify_in(conn, quote, now)
+                fields = quote_fields(quote) | held.placed(quote, verification)
                 if row is None:
                     conn.execute(
                         t.quotes.insert().values(
                             id=quote.id,
                             hidden=quote.hidden,
                             origin=quote.origin,
-                            admin_edited=quote.origin == CURATED,
+                            admin_edited=False,
                             curated_digest=None,
                             created_at=now,
                             updated_at=now,
@@ -332,24 +400,61 @@ class Store:
                         )
                     )
                     counts["added"] += 1
-                    self._audit(conn, now, actor, f"{action}.quote.add", quote.id, fields)
+                    self._audit(conn, now, actor, f"{action}.quote.add", quote.id, _audited(fields))
                     continue
                 before = quote_fields(quote_from_row(row))
-                changed = {k: v for k, v in fields.items() if before[k] != v}
+                changed = {k: v for k, v in quote_fields(quote).items() if before[k] != v}
+                if quote.origin != CURATED:  # an admin's quote is where its check found it
+                    changed |= {k: fields[k] for k in ("paragraph", "char_offset") if before[k] != fields[k]}
                 if row.hidden != quote.hidden:
                     changed["hidden"] = quote.hidden
                 if not changed:
                     counts["unchanged"] += 1
                     continue
+                values = changed | verification_fields(verification)
                 conn.execute(
                     t.quotes.update()
                     .where(t.quotes.c.id == quote.id)
-                    .values(admin_edited=True, updated_at=now, updated_by=actor, **changed)
+                    .values(admin_edited=True, updated_at=now, updated_by=actor, **values)
                 )
                 counts["updated"] += 1
-                details = {k: {"from": before.get(k, row.hidden), "to": v} for k, v in changed.items()}
+                details: dict[str, Any] = {
+                    k: {"from": before.get(k, row.hidden), "to": v} for k, v in changed.items()
+                }
+                details["verification"] = {"to": verification.state}
                 self._audit(conn, now, actor, f"{action}.quote.update", quote.id, details)
         return counts
+
+    # --- documents and the check -----------------------------------------------------------
+
+    def document(self, document_id: str) -> Document | None:
+        with self.read() as conn:
+            return held.document_in(conn, document_id)
+
+    def documents(self) -> list[Document]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.documents).order_by(t.documents.c.id))
+            return [document_from_row(r) for r in rows]
+
+    def add_source(self, source: Source, document: Document | None, actor: str, now: dt.datetime) -> None:
+        """Store a new source and its held copy (as `qotd sources add` and the bot's /document do)."""
+        self.save([source], [], actor, now, action="source", documents=[document] if document else [])
+
+    def verification_counts(self) -> tuple[int, int]:
+        """Return how many visible quotes read as verified, and how many visible quotes there are."""
+        columns = [t.quotes.c[n] for n in ("text", "source_id", "verification", "checked_digest")]
+        verified = total = 0
+        with self.read() as conn:
+            for row in conn.execute(sa.select(*columns).where(t.quotes.c.hidden.is_(False))):
+                stored = Verification(state=row.verification, digest=row.checked_digest)
+                total += 1
+                verified += as_read(stored, row.text, row.source_id).verified
+        return verified, total
+
+    def check(self) -> CheckReport:
+        """Check the documents against their sha256 and every verified quote against its document."""
+        with self.read() as conn:
+            return held.check(conn)
 
     def set_hidden(self, quote_id: str, hidden: bool, actor: str, now: dt.datetime) -> bool:
         """Hide or unhide a quote; return whether anything changed."""

@@ -9,7 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from quotes.dates import PartialDate
-from quotes.model import Quote, Source
+from quotes.documents import Document
+from quotes.model import Quote, Source, Verification
+from quotes.verification import as_read
 
 
 def digest(record: dict[str, Any]) -> str:
@@ -69,7 +71,66 @@ def quote_from_row(row: sa.Row[*tuple[Any, ...]]) -> Quote:
         hidden=row.hidden,
         origin=row.origin,
         corrected_at=row.updated_at if row.updated_at > row.created_at else None,
+        verification=as_read(stored_verification(row), row.text, row.source_id),
     )
+
+
+def stored_verification(row: sa.Row[*tuple[Any, ...]]) -> Verification:
+    """A quote row's verification as it was decided when the row was written."""
+    return Verification(
+        state=row.verification,
+        reason=row.verification_reason,
+        detail=row.verification_detail,
+        document=row.checked_document,
+        sha256=row.checked_sha256,
+        paragraph=row.checked_paragraph,
+        offset=row.checked_offset,
+        digest=row.checked_digest,
+        checked_at=row.checked_at,
+    )
+
+
+def verification_fields(verification: Verification) -> dict[str, Any]:
+    return {
+        "verification": verification.state,
+        "verification_reason": verification.reason,
+        "verification_detail": verification.detail,
+        "checked_document": verification.document,
+        "checked_sha256": verification.sha256,
+        "checked_paragraph": verification.paragraph,
+        "checked_offset": verification.offset,
+        "checked_digest": verification.digest,
+        "checked_at": verification.checked_at,
+    }
+
+
+def document_from_row(row: sa.Row[*tuple[Any, ...]]) -> Document:
+    return Document(
+        id=row.id,
+        source=row.source_id,
+        media_type=row.media_type,
+        data=bytes(row.data),
+        text=row.text,
+        sha256=row.sha256,
+        text_sha256=row.text_sha256,
+        file_name=row.file_name,
+        obtained_from=row.obtained_from,
+        obtained_at=row.obtained_at,
+    )
+
+
+def document_fields(document: Document) -> dict[str, Any]:
+    return {
+        "source_id": document.source,
+        "media_type": document.media_type,
+        "file_name": document.file_name,
+        "data": document.data,
+        "text": document.text,
+        "sha256": document.sha256,
+        "text_sha256": document.text_sha256,
+        "obtained_from": document.obtained_from,
+        "obtained_at": document.obtained_at,
+    }
 
 
 def source_from_row(row: sa.Row[*tuple[Any, ...]]) -> Source:

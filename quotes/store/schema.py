@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -112,7 +113,34 @@ quotes = Table(
     # cycle's order (see quotes/selection.py).
     Column("cycle_due", Integer, nullable=False),
     Column("shuffle_key", BigInteger, nullable=False),
+    # Verification (migration 0003_documents; quotes/verification.py decides it on every write):
+    # verified or unverified with the reason, and what was checked against what, when.
+    Column("verification", String(16), nullable=False, server_default="unverified"),
+    Column("verification_reason", String(16), server_default="not-checked"),
+    Column("verification_detail", Text),
+    Column("checked_document", String(200)),
+    Column("checked_sha256", String(64)),
+    Column("checked_paragraph", Integer),
+    Column("checked_offset", Integer),
+    Column("checked_digest", String(64)),
+    Column("checked_at", UTCDateTime),
     Index("ix_quotes_selection", "hidden", "cycle_due", "shuffle_key", "id"),
+)
+
+# A source's held copy (migration 0003_documents): sources.document names its id.
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("source_id", String(64), ForeignKey("sources.id"), nullable=False, unique=True),
+    Column("media_type", String(64), nullable=False),
+    Column("file_name", Text),
+    Column("data", LargeBinary, nullable=False),  # the bytes as obtained
+    Column("text", Text, nullable=False),  # extracted when stored: what quotes are located in
+    Column("sha256", String(64), nullable=False),  # of data
+    Column("text_sha256", String(64), nullable=False),  # of text
+    Column("obtained_from", Text, nullable=False),
+    Column("obtained_at", UTCDateTime, nullable=False),
 )
 
 pins = Table(

@@ -86,12 +86,16 @@ async def test_an_admin_adds_edits_hides_pins_imports_and_exports(bot, store):
     assert "speaker: is required" in answer
     assert bot.snapshot() == before
 
-    # the one-message form saves at once
-    answer = await bot.text(
-        admin,
+    # the one-message form saves at once (a text not in the source's copy only when asked to)
+    form = (
         "/add\ntext: A second new sentence,\nover two lines.\nspeaker: Sergey Lavrov, Foreign Minister\n"
-        "source: cfr-same-boat\ndate: 15 November 2010\ntopics: NATO",
+        "source: cfr-same-boat\ndate: 15 November 2010\ntopics: NATO"
     )
+    answer = await bot.text(admin, form)
+    assert "Not found in the source's copy" in answer and "unverified: yes" in answer
+    assert bot.snapshot() == before
+    answer = await bot.text(admin, form + "\nunverified: yes")
+    assert "Not checked: the text is not in the copy of the source held here." in answer
     second_id = answer.split("Saved as ")[1].split()[0]
     assert store.quote(second_id).text == "A second new sentence,\nover two lines."
 

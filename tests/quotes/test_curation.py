@@ -98,7 +98,7 @@ def test_a_duplicate_with_other_quotes_and_spacing_is_found(store):
 
 def test_a_typographic_variant_of_a_quote_is_a_duplicate(store, now):
     checked = check_draft(store, draft(text="He said ‘no’ — and “meant” it."), TODAY)
-    add_quote(store, checked, "tg:1", now)
+    add_quote(store, checked, "tg:1", now, unverified=True)
     with pytest.raises(DuplicateQuote) as caught:
         check_draft(store, draft(text="He said 'no'  —  and \"meant\" it."), TODAY)
     assert caught.value.existing_id == checked.quote.id
@@ -107,7 +107,7 @@ def test_a_typographic_variant_of_a_quote_is_a_duplicate(store, now):
 
 def test_an_added_quote_gets_a_fresh_id_and_an_audit_entry(store, now):
     checked = check_draft(store, draft(), TODAY)
-    quote = add_quote(store, checked, "tg:7", now)
+    quote = add_quote(store, checked, "tg:7", now, unverified=True)
     assert quote.id.startswith("u-") and len(quote.id) == 10
     assert quote.origin == "admin" and quote.topics == ("NATO", "security")
     assert quote.date == PartialDate(2010, 11, 15)
@@ -161,7 +161,7 @@ def test_a_bad_draft_names_the_field_and_writes_nothing(store, changes, field, p
 
 
 def test_an_edit_records_who_when_and_what(store, now):
-    quote = add_quote(store, check_draft(store, draft(), TODAY), "tg:7", now)
+    quote = add_quote(store, check_draft(store, draft(), TODAY), "tg:7", now, unverified=True)
     later = now + dt.timedelta(minutes=5)
     change = edit_quote(store, quote.id, "date", "2010", "tg:8", later, TODAY)
     assert change.changed and change.quote.date == PartialDate(2010)
@@ -172,7 +172,7 @@ def test_an_edit_records_who_when_and_what(store, now):
 
 
 def test_each_quote_field_can_be_edited(store, now):
-    quote = add_quote(store, check_draft(store, draft(), TODAY), "tg:7", now)
+    quote = add_quote(store, check_draft(store, draft(), TODAY), "tg:7", now, unverified=True)
     for name, value, check in [
         ("text", "A corrected sentence.", lambda q: q.text == "A corrected sentence."),
         ("speaker", "Sergei Lavrov", lambda q: q.speaker == "Sergei Lavrov"),
@@ -240,7 +240,7 @@ def test_import_checks_what_the_database_would_refuse():
 
 @pytest.mark.parametrize("text", ["No.", '50% of a_b, \\ and "c"', "Ёлки-палки, “сказал” он."])
 def test_duplicates_of_short_and_special_texts(store, now, text):
-    quote = add_quote(store, check_draft(store, draft(text=text), TODAY), "tg:1", now)
+    quote = add_quote(store, check_draft(store, draft(text=text), TODAY), "tg:1", now, unverified=True)
     variant = "  " + text.replace(" ", "\n").replace('"', "“") + " "
     assert find_duplicate(store, variant) == quote.id
     assert find_duplicate(store, text.upper() if text.upper() != text else text + "!") is None

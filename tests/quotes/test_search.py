@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
-from quotes.model import Quote
+from quotes.model import ADMIN, Quote
 from quotes.search import MAX_RESULTS, random_quote, search, terms
 
 
@@ -78,7 +78,7 @@ def test_the_search_index_follows_adds_and_edits(store, now):
                 list(store.quotes())
             )
     quote = Quote(id="u-0000aaaa", text="Glasnost was a word.", speaker="Someone", source="cfr-same-boat",
-                  topics=("Comité", "perestroika"))  # fmt: skip
+                  topics=("Comité", "perestroika"), origin=ADMIN)  # fmt: skip
     store.save([], [quote], "tg:1", now, action="add")
     assert ids(search(store, "glasnost")) == ["u-0000aaaa"]
     assert ids(search(store, "comité")) == ["u-0000aaaa"]  # a non-ASCII topic
