@@ -7,12 +7,13 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH, TITLE
 from feed.render import escape as e
 from quotes.corpus import paragraphs
 from quotes.dates import day_text
-from quotes.model import Pick, Quote, Source
+from quotes.model import Correction, Pick, Quote, Source
 
 STYLE = """
 :root{
@@ -166,14 +167,17 @@ def home(
     provenance: dict[str, tuple[Source, Source | None]],
     recent: Sequence[Pick],
     bot_username: str | None,
+    rule: str = "",
 ) -> str:
-    """The home page: today's quote, then the recent days."""
+    """The home page: today's quote, the rule that makes it today's, then the recent days."""
     parts = []
     if today is None:
         parts.append(f"<h1>{e(TITLE)}</h1>\n<p>No quote has been published yet.</p>")
     else:
         parts.append(f'<h1>{e(TITLE)}<span class="date">{e(day_text(today.date))}</span></h1>')
         parts.append(quote_figure(today.quote, *provenance[today.quote.id]))
+    if rule:
+        parts.append(f'<p class="small rule">{e(rule)}</p>')
     subscribe = subscribe_link(bot_username)
     feeds = ", ".join(f'<a href="{path}">{name}</a>' for path, _, name in FEEDS)
     parts.append(
@@ -218,8 +222,25 @@ def _notes(notes: Iterable[str]) -> str:
     return "<ul>\n" + "\n".join(f"<li>{e(n)}</li>" for n in notes) + "\n</ul>" if notes else ""
 
 
-def quote_page(quote: Quote, source: Source, cites: Source | None, bot_username: str | None = None) -> str:
-    """A quote's permalink: the quote, its attribution and date, its full provenance."""
+def corrections_section(corrections: Sequence[Correction], zone: ZoneInfo) -> str:
+    """The corrections of a quote, oldest first: date, what changed, why (empty without any)."""
+    if not corrections:
+        return ""
+    items = [
+        f"<li><time>{e(day_text(c.at.astimezone(zone).date()))}</time>: {e(c.what)}. Why: {e(c.why)}.</li>"
+        for c in corrections
+    ]
+    return '<h2 id="corrections">Corrections</h2>\n<ol class="corrections">\n' + "\n".join(items) + "\n</ol>"
+
+
+def quote_page(
+    quote: Quote,
+    source: Source,
+    cites: Source | None,
+    bot_username: str | None = None,
+    corrections: str = "",
+) -> str:
+    """A quote's permalink: the quote, its attribution and date, its full provenance, its corrections."""
     parts = [f"<h1>{e(quote.speaker)}, {e(quote.date.human())}</h1>", quote_figure(quote, source, cites)]
     where = []
     if source.document:
@@ -245,6 +266,7 @@ def quote_page(quote: Quote, source: Source, cites: Source | None, bot_username:
     if cites is not None:
         parts.append(f'<h2>Which quotes: <a href="/sources/{e(cites.id)}">{e(cites.title)}</a></h2>')
         parts.append(_source_dl(cites) + _notes(cites.notes))
+    parts.append(corrections)
     return page(f"{quote.speaker}: {quote.text}", "\n".join(p for p in parts if p), bot_username)
 
 
