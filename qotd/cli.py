@@ -204,6 +204,8 @@ def cmd_db_status(args, settings: Settings, now: dt.datetime) -> str:
 
 
 def cmd_feed_build(args, settings: Settings, now: dt.datetime) -> str:
+    from qotd.feed_files import write_atomically
+
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -215,7 +217,7 @@ def cmd_feed_build(args, settings: Settings, now: dt.datetime) -> str:
     files = {"rss.xml": feeds.rss, "atom.xml": feeds.atom, "feed.json": feeds.json}
     for name, body in files.items():
         try:
-            (out / name).write_bytes(body)
+            write_atomically(out / name, body)
         except OSError as exc:
             raise CommandError(f"cannot write {out / name}: {exc.strerror}") from None
     return f"wrote {', '.join(files)} to {out} (feeds served from {site.url})"

@@ -24,7 +24,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "sqlite:///$DATA_DIR/qotd.sqlite3",
         "SQLAlchemy or platform URL; `postgres://…` and `postgresql://…` use psycopg 3.",
     ),
-    ("TIMEZONE", "UTC", 'IANA timezone whose calendar date is "the day".'),
+    (
+        "TIMEZONE",
+        "UTC",
+        'IANA timezone whose calendar date is "the day": today\'s quote changes at midnight there, '
+        "for every reader.",
+    ),
     ("PUBLISH_TIME", "09:00", "Local time (HH:MM, in TIMEZONE) of the daily publish."),
     ("BOT_TOKEN", "(none)", "Telegram bot token; without it Telegram is off."),
     (
@@ -43,6 +48,18 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
     ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
     ("LOG_LEVEL", "INFO", "Python logging level."),
+    (
+        "EDIT_SENT",
+        "channels",
+        "Which sent messages a correction edits: `channels` (channel posts), `all` (private chats "
+        "and groups too) or `none`.",
+    ),
+    (
+        "FEED_DIR",
+        "(none)",
+        "Folder where the scheduler keeps rss.xml, atom.xml and feed.json, rewritten atomically "
+        "when they change (for a static host or a CDN).",
+    ),
 )
 
 
@@ -73,6 +90,8 @@ class Settings:
     retry_uncertain: bool
     feed_days: int
     log_level: str
+    edit_sent: str = "channels"
+    feed_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +125,8 @@ class Settings:
             retry_uncertain=_bool(need("RETRY_UNCERTAIN"), "RETRY_UNCERTAIN"),
             feed_days=_int(need("FEED_DAYS"), "FEED_DAYS", 1, 3660),
             log_level=need("LOG_LEVEL").upper(),
+            edit_sent=_choice(need("EDIT_SENT"), "EDIT_SENT", ("channels", "all", "none")),
+            feed_dir=Path(feed_dir) if (feed_dir := get("FEED_DIR")) else None,
         )
 
     def now(self) -> dt.datetime:
@@ -115,6 +136,12 @@ class Settings:
     def today(self, now: dt.datetime) -> dt.date:
         """Return the calendar date of `now` in the service's timezone."""
         return now.astimezone(self.timezone).date()
+
+
+def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
+    if value.lower() not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value.lower()
 
 
 def _zone(value: str, name: str) -> ZoneInfo:

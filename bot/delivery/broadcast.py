@@ -151,6 +151,14 @@ class Report:
         )
 
 
+def delivery_message(store: Store, quote_id: str, day: dt.date) -> QuoteMessage:
+    """The message of `day` with `quote_id`, as sent, and as an edit after a correction."""
+    quote = store.quote(quote_id)
+    assert quote is not None, "deliveries.quote_id references quotes.id, and quotes are never deleted"
+    source, cites = store.provenance(quote)
+    return quote_message(quote, source, cites, heading(day))
+
+
 class Pacer:
     """Telegram's limits: one bucket for the bot, one per chat that is being written to."""
 
@@ -194,8 +202,12 @@ class Broadcast:
         *,
         clock: Clock = utcnow,
         executor: ThreadPoolExecutor | None = None,
+        before_batch: Callable[[], object] | None = None,
     ):
+        """before_batch: run (in the ledger's thread) before each batch of rows is read; the
+        scheduler plans corrections there, so rows not sent yet carry a replaced day's quote."""
         self.bot = bot
+        self.before_batch = before_batch
         self.store = store
         self.ledger = Ledger(store)
         self.pacing = pacing or Pacing()
@@ -211,10 +223,7 @@ class Broadcast:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def _build_message(self, quote_id: str, day: dt.date) -> QuoteMessage:
-        quote = self.store.quote(quote_id)
-        assert quote is not None, "deliveries.quote_id references quotes.id, and quotes are never deleted"
-        source, cites = self.store.provenance(quote)
-        return quote_message(quote, source, cites, heading(day))
+        return delivery_message(self.store, quote_id, day)
 
     async def run(self) -> Report:
         """Send every pending row that is due, then return the report (also after `stop`)."""
@@ -283,6 +292,8 @@ class Broadcast:
             for day in dates:
                 after = None
                 while True:
+                    if self.before_batch is not None:
+                        await self._db(self.before_batch)
                     rows = await self._db(self.ledger.due, day, now, after, self.pacing.batch)
                     for row in rows:
                         message = await self._message_for(row)
