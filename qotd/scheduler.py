@@ -335,11 +335,12 @@ class SchedulerService:
                     await self._db(self._fix, day, now)
                     self._fixed.add(day)
             elif kind == "publish":
-                if day not in self._published:
+                if day not in self._published and (day in self._fixed or self._may_fix(due, now)):
                     # Feeds show every fixed day, so running the callbacks once, for the latest, is enough.
                     await self._publish(day, due, now, callbacks=day == publishes[-1][0])
             elif group is not None and (day, group) not in self._planned:
-                pick = await self._db(self._fix, day, now)
+                fix = day in self._fixed or self._may_fix(due, now)
+                pick = await self._db(self._fix if fix else self._stored, day, now)
                 if pick is not None:
                     status = catch_up_status(due, now, self.catch_up)
                     added = await self._db(self.ledger.plan, day, pick.quote.id, group, due, status, now)
@@ -364,6 +365,14 @@ class SchedulerService:
                 skipped,
                 self.catch_up,
             )
+
+    def _may_fix(self, due: dt.datetime, now: dt.datetime) -> bool:
+        """Whether something due at `due` may fix its day: not when it is past the catch-up window
+        (a day nobody was shown is not fixed after the fact; its deliveries are not planned)."""
+        return catch_up_status(due, now, self.catch_up) == PENDING
+
+    def _stored(self, day: dt.date, now: dt.datetime) -> Pick | None:
+        return self.store.stored_pick(day)
 
     def _fix(self, day: dt.date, now: dt.datetime) -> Pick | None:
         """Fix the day's quote (in order; None: a day before the newest fixed one, never shown)."""
@@ -427,7 +436,7 @@ class SchedulerService:
             assert broadcast is not None, "set before this task starts, and at the end of each pass"
             try:
                 self.last_report = await broadcast.run()
-                if not broadcast.stopping and self.state == "leader" and not self._broadcast_more:
+                if not broadcast.stop_requested and self.state == "leader" and not self._broadcast_more:
                     # The sends are done: now the edits, which give way as soon as a send is due.
                     self._edit_run = EditRun(
                         bot, self.store, self.pacing, clock=self.clock, sends_due=self._sends_due
@@ -497,7 +506,7 @@ class SchedulerService:
                 self.bot, self.store, self.pacing, clock=self.clock, before_batch=self._plan_edits
             )
             self.last_report = await self._broadcast.run()
-            if not self._broadcast.stopping:
+            if not self._broadcast.stop_requested:
                 self._edit_run = EditRun(self.bot, self.store, self.pacing, clock=self.clock)
                 self.last_edits = await self._edit_run.run()
             return self.last_report

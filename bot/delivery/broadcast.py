@@ -217,6 +217,7 @@ class Broadcast:
         self.report = Report()
         self._messages: dict[str, QuoteMessage] = {}
         self._stopping = False
+        self._stop_requested = False
         self._in_flight: dict[asyncio.Task, str] = {}  # task -> "unsent" | "in_flight"
 
     async def _db(self, fn, *args):
@@ -259,8 +260,14 @@ class Broadcast:
     def stopping(self) -> bool:
         return self._stopping
 
+    @property
+    def stop_requested(self) -> bool:
+        """Whether `stop` was called (`stopping` is also true once a run is over)."""
+        return self._stop_requested
+
     def stop(self) -> None:
         """Stop: no new sends, unsent ones handed back, in-flight ones given `grace` seconds."""
+        self._stop_requested = True
         self._stopping = True
         dispatcher = getattr(self, "_dispatcher", None)
         if dispatcher is not None and not dispatcher.done():

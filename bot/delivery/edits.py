@@ -151,9 +151,9 @@ class EditLedger:
                         sa.literal(0),
                         sa.literal(now, t.UTCDateTime()),
                     ).where(sent),
-                )
+                ).returning(_e.c.chat_id)
             )
-            added = rows.rowcount or 0
+            added = len(rows.all())
         conn.execute(_c.update().where(_c.c.id == c.id).values(edits_planned=True))
         if added:
             log.info("edits: correction %d: %d sent messages to edit", c.id, added)
