@@ -130,7 +130,8 @@ class EditLedger:
         added = 0
         if scope != "none":
             rows = conn.execute(
-                _e.insert().from_select(
+                _e.insert()
+                .from_select(
                     [
                         "correction_id",
                         "chat_id",
@@ -151,7 +152,8 @@ class EditLedger:
                         sa.literal(0),
                         sa.literal(now, t.UTCDateTime()),
                     ).where(sent),
-                ).returning(_e.c.chat_id)
+                )
+                .returning(_e.c.chat_id)
             )
             added = len(rows.all())
         conn.execute(_c.update().where(_c.c.id == c.id).values(edits_planned=True))
