@@ -169,3 +169,23 @@ async def test_not_modified_and_not_found_are_outcomes_recorded_not_failures(emu
         channel: (NOT_MODIFIED, "message is not modified"),
         gone: (NOT_FOUND, "message to edit not found"),
     }
+
+
+async def test_edits_stay_inside_telegrams_limits_and_give_way_to_due_sends(emu, bot, store, ledger):
+    users = subscribe(store, [emu.create_user() for _ in range(80)])
+    await service(store, bot, PUBLISH).run_once()
+    store.set_hidden(store.stored_pick(DAY).quote.id, True, "tg:1", HIDDEN_AT, today=DAY)
+    edits = EditLedger(store)
+    assert edits.plan(HIDDEN_AT, "all") == len(users)
+
+    # A send is due: the edit run does nothing and says it gave way.
+    waiting = await EditRun(bot, store, clock=lambda: HIDDEN_AT, sends_due=lambda: True).run()
+    assert waiting.yielded and waiting.edited == 0 and edits.counts() == {"pending": len(users)}
+
+    # Telegram's real limits on: the run paces itself (bot-wide and per chat) and gets no 429.
+    emu.configure_limits(enabled=True)
+    before = emu.counters(per_chat=False)["too_many_requests"]
+    report = await EditRun(bot, store, clock=lambda: HIDDEN_AT).run()
+    assert report.edited == len(users) and not report.yielded
+    assert emu.counters(per_chat=False)["too_many_requests"] == before
+    assert all(len(emu.bot_messages(u)[0]["edits"]) == 1 for u in users)
