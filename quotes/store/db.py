@@ -193,12 +193,19 @@ class Store:
                 elif row.curated_digest == checked:
                     unchanged += 1
                 else:
+                    before = quote_fields(self._quote_in(conn, quote.id))
                     conn.execute(
                         t.quotes.update()
                         .where(t.quotes.c.id == quote.id)
                         .values(curated_digest=checked, updated_at=now, updated_by="corpus", **fields)
                     )
                     updated += 1
+                    changed = {k: v for k, v in fields.items() if before[k] != v}
+                    published = sa.select(t.daily_picks.c.date).where(t.daily_picks.c.quote_id == quote.id)
+                    if changed and conn.execute(published.limit(1)).first() is not None:
+                        self._correct(
+                            conn, now, "corpus", quote.id, changed, "corrected in the curated corpus"
+                        )
             report = LoadReport(added, updated, unchanged, tuple(kept))
             if added or updated:
                 self._audit(conn, now, "corpus", "corpus.load", None, {"report": str(report)})
