@@ -80,6 +80,7 @@ class BotApiMixin(SendingMixin):
             raise E.bad_request("message can't be edited")
         if msg.text == plain and (msg.entities or []) == entities and msg.reply_markup == markup:
             raise E.bad_request(E.MESSAGE_NOT_MODIFIED)
+        self._check_flood(bot, chat, False)  # an edit counts against the flood limits like a send
         if msg.edits is None:
             msg.edits = []
         msg.edits.append(

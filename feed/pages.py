@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from feed.render import ATOM_PATH, DESCRIPTION, JSON_PATH, RSS_PATH, TITLE, Site
 from quotes.corpus import paragraphs
 from quotes.dates import day_text
-from quotes.model import Pick, Quote, Source
+from quotes.model import Correction, Pick, Quote, Source
 from quotes.text import snippet
 from quotes.verification import sentence
 
@@ -77,14 +77,6 @@ class Meta:
 
 
 @dataclass(frozen=True)
-class Correction:
-    """One correction of a quote, as its page lists it."""
-
-    when: str
-    what: str
-
-
-@dataclass(frozen=True)
 class QuoteView:
     """A quote with what is shown with it wherever it appears.
 
@@ -127,10 +119,12 @@ def home(
     recent: Sequence[Pick],
     bot_username: str | None,
     checked: tuple[int, int] | None = None,
+    rule: str = "",
     *,
     site: Site,
 ) -> str:
-    """The home page: today's quote, then the recent days, and how many quotes are checked."""
+    """The home page: today's quote, the rule that makes it today's, the recent days, and how
+    many quotes are checked."""
     views = [view_of(p.quote, *provenance[p.quote.id], pick=p) for p in recent]
     current = next((v for v in views if today is not None and v.pick == today), None)
     earlier = [v for v in views if today is None or v.pick is None or v.pick.date != today.date]
@@ -146,7 +140,9 @@ def home(
             image_alt=quote_alt(quote),
             og_title=f"{SITE_NAME}, {day_text(current.pick.date) if current.pick else ''}: {quote.speaker}",
         )
-    return _render("home.html", site, meta, bot_username, today=current, earlier=earlier, checked=checked)
+    return _render(
+        "home.html", site, meta, bot_username, today=current, earlier=earlier, checked=checked, rule=rule
+    )
 
 
 def quote_page(
@@ -158,7 +154,8 @@ def quote_page(
     site: Site,
     corrections: Sequence[Correction] = (),
 ) -> str:
-    """A quote's permalink: the quote, its attribution and date, its full provenance."""
+    """A quote's permalink: the quote, its attribution and date, its full provenance, and its
+    corrections (oldest first), dated in the site's time zone."""
     view = dataclasses.replace(view_of(quote, source, cites), corrections=tuple(corrections))
     when = f", {quote.date.human()}" if quote.date.known else ""
     meta = Meta(
@@ -170,7 +167,7 @@ def quote_page(
         og_title=f"{quote.speaker}{when}",
         kind="article",
     )
-    return _render("quote.html", site, meta, bot_username, view=view)
+    return _render("quote.html", site, meta, bot_username, view=view, zone=site.timezone)
 
 
 @dataclass(frozen=True)
@@ -279,7 +276,7 @@ def source_page(
     held = len(quotes) + len(citing)
     what = f"{held} quote{'s' if held != 1 else ''} taken from it" if held else "its details"
     meta = Meta(
-        f"{snippet(source.title, 60)} · {SITE_NAME}",
+        f"{snippet(source.title, 50)} · {SITE_NAME}",
         f"{source.title} ({source.kind}"
         + (f", {source.publisher}" if source.publisher else "")
         + f", {source.dates_text()}): {what}.",

@@ -7,13 +7,15 @@ so a static copy of the feeds is the same bytes the site serves for the same dat
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from feed.render import Feeds, Site, render
-from quotes.selection import NoQuoteError
+from quotes.days import day_record, todays
 from quotes.store import Store
+from quotes.transfer import pick_record
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +48,27 @@ def site_for(settings: SiteSettings) -> Site:
 
 
 def ensure_pick(store: Store, site: Site, now: dt.datetime) -> dt.date:
-    """Fix the quote of the newest published day if nobody has yet; return that day."""
-    day = site.published_day(now)
-    try:
-        store.pick_for(day, now)
-    except NoQuoteError:
-        log.warning("no quote can be picked for %s: every quote is hidden", day)
-    return day
+    """Fix today's quote (quotes.days, the one rule) if nobody has yet; return today."""
+    result = todays(store, now, site.timezone)
+    if result.shown is None:
+        log.warning("no quote for %s: %s", result.day, result.absent_text())
+    return result.day
+
+
+def today_record(store: Store, site: Site, now: dt.datetime) -> dict[str, Any]:
+    """GET /today.json: the fields of `qotd today --json` for today (quotes.days.todays), with
+    the quote's page."""
+    result = todays(store, now, site.timezone)
+    pick = result.shown
+    if pick is None:
+        return day_record(result, None)
+    record = day_record(result, pick_record(pick, *store.provenance(pick.quote)))
+    return {**record, "url": site.quote_url(pick.quote.id)}
+
+
+def today_json(store: Store, site: Site, now: dt.datetime) -> bytes:
+    """Render /today.json's body (deterministic for the same data)."""
+    return (json.dumps(today_record(store, site, now), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def feeds_for(store: Store, site: Site, days: int, day: dt.date) -> Feeds:

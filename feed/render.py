@@ -21,6 +21,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from quotes.dates import day_text
+from quotes.days import day_of, day_start, next_day_start
 from quotes.model import Pick, Quote, Source
 from quotes.verification import sentence
 
@@ -54,17 +55,17 @@ class Site:
         return self.link(f"/sources/{source_id}" + (f"#q-{quote_id}" if quote_id else ""))
 
     def published(self, day: dt.date) -> dt.datetime:
-        """Return the moment `day`'s quote is published (its publish time in the timezone)."""
-        return dt.datetime.combine(day, self.publish_time, tzinfo=self.timezone)
+        """Return the moment `day`'s quote is published on the site and in the feeds: the day's
+        start in the timezone, when it becomes today's (quotes.days, the one rule)."""
+        return day_start(day, self.timezone)
 
     def published_day(self, now: dt.datetime) -> dt.date:
-        """Return the newest day whose quote has been published by `now`."""
-        today = now.astimezone(self.timezone).date()
-        return today if self.published(today) <= now else today - dt.timedelta(days=1)
+        """Return the day whose quote is today's at `now` (quotes.days.day_of)."""
+        return day_of(now, self.timezone)
 
     def next_publish(self, now: dt.datetime) -> dt.datetime:
-        """Return the next moment a day's quote is published after `now`."""
-        return self.published(self.published_day(now) + dt.timedelta(days=1))
+        """Return the next moment the quote of the day changes after `now`."""
+        return next_day_start(now, self.timezone)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,12 @@ class Entry:
     @property
     def quote(self) -> Quote:
         return self.pick.quote
+
+    def corrected_text(self, site: Site) -> str | None:
+        """Return "Corrected on <day>." when the entry changed after it was published, else None."""
+        if self.updated <= self.published:
+            return None
+        return f"Corrected on {day_text(self.updated.astimezone(site.timezone).date())}."
 
 
 @dataclass(frozen=True)
@@ -143,10 +150,14 @@ def content_html(entry: Entry, site: Site) -> str:
         f'<p><a href="{escape(site.quote_url(quote.id))}">Provenance</a> · '
         f'<a href="{escape(highlight)}">the quote in its source</a></p>'
     )
+    corrected = entry.corrected_text(site)
+    if corrected:
+        changes = escape(site.quote_url(quote.id) + "#corrections")
+        parts.append(f'<p>{escape(corrected)} <a href="{changes}">What changed</a></p>')
     return "\n".join(parts)
 
 
-def content_text(entry: Entry) -> str:
+def content_text(entry: Entry, site: Site) -> str:
     quote = entry.quote
     role = f", {quote.speaker_role}" if quote.speaker_role else ""
     lines = [f"“{quote.text}”", f"— {quote.speaker}{role}, {quote.date.human()}"]
@@ -155,6 +166,9 @@ def content_text(entry: Entry) -> str:
     if entry.cites is not None:
         lines.append(f"as quoted by {entry.source.title}")
     lines.append(sentence(quote.verification))
+    corrected = entry.corrected_text(site)
+    if corrected:
+        lines.append(corrected)
     return "\n".join(lines)
 
 
@@ -166,9 +180,8 @@ def entries(picks: Sequence[Pick], sources: Mapping[str, Source], site: Site) ->
         source = sources[quote.source]
         cites = sources[quote.cites] if quote.cites else None
         published = site.published(pick.date)
-        corrected = quote.corrected_at
-        updated = corrected if corrected is not None and corrected > published else published
-        result.append(Entry(pick, source, cites, published, updated))
+        changes = [c for c in (quote.corrected_at, pick.replaced_at) if c is not None and c > published]
+        result.append(Entry(pick, source, cites, published, max(changes, default=published)))
     return result
 
 
@@ -247,7 +260,7 @@ def _add(fg: FeedGenerator, entry: Entry, site: Site, *, rss: bool) -> None:
         fe.dc.dc_creator(quote.speaker)
     else:
         fe.content(content_html(entry, site), type="html")
-        fe.summary(content_text(entry))
+        fe.summary(content_text(entry, site))
         fe.author({"name": quote.speaker})
     fe.published(_utc(entry.published))
     fe.updated(_utc(entry.updated))
@@ -299,7 +312,7 @@ def json_feed(items: Sequence[Entry], site: Site) -> bytes:
             "url": site.quote_url(quote.id),
             "title": entry_title(entry),
             "content_html": content_html(entry, site),
-            "content_text": content_text(entry),
+            "content_text": content_text(entry, site),
             "date_published": _rfc3339(entry.published),
             "date_modified": _rfc3339(entry.updated),
             "authors": [{"name": quote.speaker}],

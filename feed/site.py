@@ -32,8 +32,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feed import cards, pages
-from feed.published import SiteSettings, ensure_pick, feeds_for, site_for
+from feed.published import SiteSettings, ensure_pick, feeds_for, site_for, today_json
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH
+from quotes.days import quote_of, rule_text
 from quotes.model import Source
 from quotes.store import Store
 
@@ -57,11 +58,15 @@ FAVICON = (files("feed") / "static" / "favicon.svg").read_bytes()
 Version = tuple[Any, ...]
 RawHeaders = list[tuple[bytes, bytes]]
 
+TODAY_PATH = "/today.json"  # today's quote for other pages to embed (quotes.days, the one rule)
 FEED_TYPES = {
     RSS_PATH: "application/rss+xml; charset=utf-8",
     ATOM_PATH: "application/atom+xml; charset=utf-8",
     JSON_PATH: "application/feed+json; charset=utf-8",
+    TODAY_PATH: "application/json; charset=utf-8",
 }
+# Headers one cached path adds to its answers (a page anywhere may read /today.json).
+EXTRA_HEADERS: dict[str, RawHeaders] = {TODAY_PATH: [(b"access-control-allow-origin", b"*")]}
 
 
 class Service(Protocol):
@@ -225,10 +230,12 @@ class Web:
                     rendered = await run_in_threadpool(
                         feeds_for, self.store, self.site, self.settings.feed_days, key[0]
                     )
+                    today = await run_in_threadpool(today_json, self.store, self.site, now)
                     self._feeds = {
                         RSS_PATH: FeedFile.of(rendered.rss, FEED_TYPES[RSS_PATH], rendered.updated),
                         ATOM_PATH: FeedFile.of(rendered.atom, FEED_TYPES[ATOM_PATH], rendered.updated),
                         JSON_PATH: FeedFile.of(rendered.json, FEED_TYPES[JSON_PATH], rendered.updated),
+                        TODAY_PATH: FeedFile.of(today, FEED_TYPES[TODAY_PATH], rendered.updated),
                     }
                     self._feeds_key = key
         return self._feeds
@@ -240,7 +247,7 @@ class Web:
         now = self.clock()
         feed = (await self.feeds(now))[path]
         seconds = max(0, math.ceil((self._day_window[1] - now).total_seconds()))
-        cache = (b"cache-control", b"public, max-age=%d" % seconds)
+        cache = (b"cache-control", b"public, max-age=%d" % seconds), *EXTRA_HEADERS.get(path, ())
         encoding = headers.get(b"accept-encoding")
         variant = feed.gzipped if encoding and accepts_gzip(encoding.decode("latin-1")) else feed.plain
         match, since = headers.get(b"if-none-match"), headers.get(b"if-modified-since")
@@ -249,8 +256,8 @@ class Web:
             since.decode("latin-1") if since is not None else None,
             feed,
         ):
-            return 304, [*variant.not_modified_headers, cache], b""
-        return 200, [*variant.ok_headers, cache], variant.body
+            return 304, [*variant.not_modified_headers, *cache], b""
+        return 200, [*variant.ok_headers, *cache], variant.body
 
     async def feed(self, request: Request) -> Response:
         status, headers, body = await self.feed_answer(request.url.path, dict(request.headers.raw))
@@ -262,16 +269,19 @@ class Web:
         now = self.clock()
         key = (await self.version(now), self.bot_username())
         if self._home is None or self._home[0] != key:
-            html = await run_in_threadpool(self._render_home, key[0][0], key[1])
+            html = await run_in_threadpool(self._render_home, key[0][0], key[1], now)
             self._home = (key, html)
         return html_response(request, self._home[1], cache=await self.page_cache(now))
 
-    def _render_home(self, day: dt.date, bot_username: str | None) -> str:
+    def _render_home(self, day: dt.date, bot_username: str | None, now: dt.datetime) -> str:
         picks = [p for p in self.store.recent_picks(day, self.settings.feed_days) if not p.quote.hidden]
-        today = picks[0] if picks and picks[0].date == day else None
-        provenance = {p.quote.id: self.store.provenance(p.quote) for p in picks}
+        today = quote_of(self.store, day, now, self.site.timezone).shown
+        provenance = {
+            p.quote.id: self.store.provenance(p.quote) for p in [*picks, *([today] if today else [])]
+        }
+        rule = rule_text(self.site.timezone, self.site.publish_time)
         counts = self.store.verification_counts()
-        return pages.home(today, provenance, picks, bot_username, counts, site=self.site)
+        return pages.home(today, provenance, picks, bot_username, counts, rule, site=self.site)
 
     async def quote(self, request: Request) -> Response:
         quote_id = request.path_params["quote_id"]
@@ -285,7 +295,11 @@ class Web:
         if quote.hidden:
             return pages.not_found("This quote has been withdrawn.", self.site), 410
         source, cites = self.store.provenance(quote)
-        return pages.quote_page(quote, source, cites, self.bot_username(), site=self.site), 200
+        corrections = self.store.corrections(quote.id)
+        page = pages.quote_page(
+            quote, source, cites, self.bot_username(), site=self.site, corrections=corrections
+        )
+        return page, 200
 
     async def source(self, request: Request) -> Response:
         source_id = request.path_params["source_id"]
@@ -397,6 +411,14 @@ class Web:
                 run_in_threadpool(self.store.changes, self.site.published_day(now)), timeout=3
             )
             body["last_publish"] = changes[0].isoformat() if changes[0] else None
+            today = await asyncio.wait_for(
+                run_in_threadpool(
+                    quote_of, self.store, self.site.published_day(now), now, self.site.timezone
+                ),
+                timeout=3,
+            )
+            body["today"] = {"date": today.day.isoformat(), "state": today.state}
+            body["today"]["quote_id"] = today.shown.quote.id if today.shown else None
         except Exception as exc:  # any failure to reach the database is the answer here
             healthy = False
             body["database"] = f"unreachable: {type(exc).__name__}"
@@ -518,6 +540,7 @@ def create_app(
         Route(RSS_PATH, web.feed),
         Route(ATOM_PATH, web.feed),
         Route(JSON_PATH, web.feed),
+        Route(TODAY_PATH, web.feed),
         Route("/healthz", web.healthz),
         *routes,
     ]

@@ -12,6 +12,7 @@ from feed.published import ensure_pick, feeds_for, site_for
 from qotd.settings import ConfigError, Settings
 from quotes.corpus import CorpusError, check_corpus, load_corpus
 from quotes.curation import Draft, DraftError, NewSource, add_quote, add_source, check_draft
+from quotes.days import day_of, day_record, quote_of
 from quotes.documents import DocumentError, read_upload
 from quotes.model import Pick, Quote, Source
 from quotes.selection import NoQuoteError
@@ -77,16 +78,24 @@ def _print_pick(store: Store, pick: Pick, as_json: bool) -> str:
 
 
 def cmd_today(args, settings: Settings, now: dt.datetime) -> str:
-    today = settings.today(now)
+    """Today's quote by the one rule (quotes.days); another date is read, never stored: a past
+    one that was never published says so, a future one is a preview."""
+    today = day_of(now, settings.timezone)
     day = args.date or today
+    if (day - today).days >= MAX_PREVIEW_DAYS:
+        raise CommandError(f"{day} is too far ahead to preview (at most {MAX_PREVIEW_DAYS} days)")
     with _store(settings, now) as store:
-        if day <= today:
-            pick = store.pick_for(day, now)
-        else:  # a future date: simulate the days up to it, store nothing
-            if (day - today).days >= MAX_PREVIEW_DAYS:
-                raise CommandError(f"{day} is too far ahead to preview (at most {MAX_PREVIEW_DAYS} days)")
-            pick = store.schedule(today, (day - today).days + 1, now)[-1]
-        return _print_pick(store, pick, args.json)
+        result = quote_of(store, day, now, settings.timezone)
+        pick = result.shown
+        if pick is None:
+            if args.json:
+                return json.dumps(day_record(result, None), ensure_ascii=False, indent=2)
+            text = result.absent_text()
+            return text[0].upper() + text[1:] + "."
+        if args.json:
+            record = day_record(result, pick_record(pick, *store.provenance(pick.quote)))
+            return json.dumps(record, ensure_ascii=False, indent=2)
+        return _print_pick(store, pick, False)
 
 
 def cmd_schedule(args, settings: Settings, now: dt.datetime) -> str:
@@ -276,6 +285,8 @@ def cmd_db_status(args, settings: Settings, now: dt.datetime) -> str:
 
 
 def cmd_feed_build(args, settings: Settings, now: dt.datetime) -> str:
+    from qotd.feed_files import write_atomically
+
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -287,7 +298,7 @@ def cmd_feed_build(args, settings: Settings, now: dt.datetime) -> str:
     files = {"rss.xml": feeds.rss, "atom.xml": feeds.atom, "feed.json": feeds.json}
     for name, body in files.items():
         try:
-            (out / name).write_bytes(body)
+            write_atomically(out / name, body)
         except OSError as exc:
             raise CommandError(f"cannot write {out / name}: {exc.strerror}") from None
     return f"wrote {', '.join(files)} to {out} (feeds served from {site.url})"
@@ -334,8 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    today = sub.add_parser("today", help="print the quote of the day (fixing it on first request)")
-    today.add_argument("--date", type=_date_arg, help="another date, YYYY-MM-DD (a future one is a preview)")
+    today = sub.add_parser(
+        "today", help="print today's quote (the current date in TIMEZONE; fixed on first need)"
+    )
+    today.add_argument(
+        "--date", type=_date_arg, help="another date, YYYY-MM-DD (read only: a future one is a preview)"
+    )
     today.add_argument("--json", action="store_true", help="print JSON")
     today.set_defaults(handler=cmd_today)
 

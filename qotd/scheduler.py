@@ -33,12 +33,16 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from telegram import Bot
 
 from bot.delivery.broadcast import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
+from bot.delivery.edits import EditLedger, EditReport, EditRun
 from bot.delivery.ledger import PENDING, SKIPPED, Group, Ledger
+from qotd.feed_files import FeedFolder
 from qotd.leadership import Leadership, leadership_for
 from qotd.settings import Settings
 from qotd.share import channel_cards
 from quotes.dates import parse_time_of_day
+from quotes.days import day_of
 from quotes.model import Pick
+from quotes.selection import NoQuoteError
 from quotes.store import Store
 
 log = logging.getLogger(__name__)
@@ -161,6 +165,10 @@ class SchedulerService:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="scheduler-db")
         self._planned: set[tuple[dt.date, Group]] = set()
         self._published: set[dt.date] = set()
+        self._fixed: set[dt.date] = set()
+        self.edits = EditLedger(store)
+        self.feed_folder = FeedFolder(settings, store, settings.feed_dir) if settings.feed_dir else None
+        self._edit_run: EditRun | None = None
         self._groups: list[Group] = []
         self._broadcast_more = False
         self._channels: dict[int | str, int] = {}
@@ -170,6 +178,7 @@ class SchedulerService:
         self._broadcast_task: asyncio.Task | None = None
         self._tick_lock = asyncio.Lock()
         self.last_report: Report | None = None
+        self.last_edits: EditReport | None = None
 
     @property
     def catch_up(self) -> dt.timedelta:
@@ -244,6 +253,8 @@ class SchedulerService:
         )
         self._planned.clear()
         self._published.clear()
+        self._fixed.clear()
+        await self._db(self.edits.recover, now)
         scheduler = AsyncIOScheduler(timezone=dt.UTC)
         # misfire_grace_time=None: a wake-up that starts late still runs (APScheduler's
         # default of 1 second would drop it); coalesce: several missed ones run once.
@@ -270,6 +281,8 @@ class SchedulerService:
     def stop_broadcast(self) -> None:
         if self._broadcast is not None:
             self._broadcast.stop()
+        if self._edit_run is not None:
+            self._edit_run.stop()
 
     async def stop_broadcast_and_wait(self) -> None:
         self.stop_broadcast()
@@ -293,28 +306,58 @@ class SchedulerService:
             self._schedule_next(now)
 
     async def tick(self, now: dt.datetime) -> None:
-        """Plan everything due by `now`: the publish, the channels, every subscriber group."""
+        """Plan everything due by `now`, in the order it fell due: each day's start (its quote is
+        fixed: quotes.days, the one rule), the publish, the channels, every subscriber group;
+        then keep FEED_DIR in step and plan the edits that corrections need."""
         lookback = self.catch_up + LOOKBACK_EXTRA
         settings = self.settings
-        publishes = due_dates(settings.publish_time, settings.timezone, now, lookback)
-        for day, due in publishes:
-            if day not in self._published:
-                # Feeds show every fixed day, so rebuilding them once, for the latest, is enough.
-                await self._publish(day, due, now, callbacks=day == publishes[-1][0])
+        zone = settings.timezone
+        today = day_of(now, zone)
+        publishes = due_dates(settings.publish_time, zone, now, lookback)
+        # (instant, order, kind, day, group): the day a delivery carries is the one whose quote
+        # is today's at its due instant, whatever the subscriber's own time and timezone.
+        events: list[tuple[dt.datetime, int, str, dt.date, Group | None]] = []
+        for day, due in due_dates(dt.time(0, 0), zone, now, lookback):
+            # A day that began longer ago than the catch-up window is not fixed after the
+            # fact (it was never shown), unless it is today.
+            if day == today or catch_up_status(due, now, self.catch_up) == PENDING:
+                events.append((due, 0, "start", day, None))
+        events += [(due, 1, "publish", day, None) for day, due in publishes]
+        if self.bot is not None:
+            groups = self._groups = await self._db(self.ledger.groups)
+            for group in groups:
+                at, group_zone = group_schedule(group, settings)
+                for _, due in due_dates(at, group_zone, now, lookback):
+                    events.append((due, 2, "group", day_of(due, zone), group))
+        events.sort(key=lambda event: (event[0], event[1]))
+        for due, _, kind, day, group in events:
+            if kind == "start":
+                if day not in self._fixed:
+                    await self._db(self._fix, day, now)
+                    self._fixed.add(day)
+            elif kind == "publish":
+                if day not in self._published and (day in self._fixed or self._may_fix(due, now)):
+                    # Feeds show every fixed day, so running the callbacks once, for the latest, is enough.
+                    await self._publish(day, due, now, callbacks=day == publishes[-1][0])
+            elif group is not None and (day, group) not in self._planned:
+                fix = day in self._fixed or self._may_fix(due, now)
+                pick = await self._db(self._fix if fix else self._stored, day, now)
+                if pick is not None:
+                    status = catch_up_status(due, now, self.catch_up)
+                    added = await self._db(self.ledger.plan, day, pick.quote.id, group, due, status, now)
+                    if added:
+                        log.info(
+                            "scheduler: %s: %d deliveries %s (due %s)", day, added, status, due.isoformat()
+                        )
+                self._planned.add((day, group))
+        if self.feed_folder is not None:
+            try:
+                await self._db(self.feed_folder.refresh, now)
+            except OSError as exc:
+                log.error("scheduler: cannot write the feeds to %s: %s", self.feed_folder.folder, exc)
         if self.bot is None:  # Telegram is off: the quote is fixed and the feeds rebuilt, no more
             return
-        groups = self._groups = await self._db(self.ledger.groups)
-        for group in groups:
-            at, zone = group_schedule(group, settings)
-            for day, due in due_dates(at, zone, now, lookback):
-                if (day, group) in self._planned:
-                    continue
-                pick = await self._db(self.store.pick_for, day, now)
-                status = catch_up_status(due, now, self.catch_up)
-                added = await self._db(self.ledger.plan, day, pick.quote.id, group, due, status, now)
-                if added:
-                    log.info("scheduler: %s: %d deliveries %s (due %s)", day, added, status, due.isoformat())
-                self._planned.add((day, group))
+        await self._db(self._plan_edits)
         since = (now - lookback).date() - dt.timedelta(days=LOOK_BACK_DAYS)
         skipped = await self._db(self.ledger.skip_overdue, now - self.catch_up, now, since)
         if skipped:
@@ -324,8 +367,30 @@ class SchedulerService:
                 self.catch_up,
             )
 
+    def _may_fix(self, due: dt.datetime, now: dt.datetime) -> bool:
+        """Whether something due at `due` may fix its day: not when it is past the catch-up window
+        (a day nobody was shown is not fixed after the fact; its deliveries are not planned)."""
+        return catch_up_status(due, now, self.catch_up) == PENDING
+
+    def _stored(self, day: dt.date, now: dt.datetime) -> Pick | None:
+        return self.store.stored_pick(day)
+
+    def _fix(self, day: dt.date, now: dt.datetime) -> Pick | None:
+        """Fix the day's quote (in order; None: a day before the newest fixed one, never shown)."""
+        try:
+            pick = self.store.fix_day(day, now)
+        except NoQuoteError:
+            log.error("scheduler: no quote for %s: every quote is hidden", day)
+            return None
+        if pick is None:
+            log.warning("scheduler: %s was never published (a later day is fixed): nothing sent for it", day)
+        return pick
+
     async def _publish(self, day: dt.date, due: dt.datetime, now: dt.datetime, callbacks: bool) -> None:
-        pick = await self._db(self.store.pick_for, day, now)
+        pick = await self._db(self._fix, day, now)
+        self._published.add(day)
+        if pick is None:
+            return
         status = catch_up_status(due, now, self.catch_up)
         log.info("scheduler: publishing %s: quote %s", day, pick.quote.id)
         for channel in self.settings.channel_ids if self.bot is not None else ():
@@ -339,13 +404,14 @@ class SchedulerService:
                     await result
             except Exception:
                 log.exception("scheduler: on_publish callback %r failed for %s", callback, day)
-        self._published.add(day)
 
     def _new_broadcast(self, bot: Bot) -> Broadcast:
         """A broadcast pass; with CHANNEL_FORMAT=card the channels get the card (qotd/share.py)."""
         channels = {c for c in self.settings.channel_ids if isinstance(c, int)} | set(self._channels.values())
         cards = channel_cards(self.settings, frozenset(channels))
-        return Broadcast(bot, self.store, self.pacing, clock=self.clock, cards=cards)
+        return Broadcast(
+            bot, self.store, self.pacing, clock=self.clock, cards=cards, before_batch=self._plan_edits
+        )
 
     async def _channel_id(self, channel: int | str) -> int | None:
         if isinstance(channel, int):
@@ -377,6 +443,13 @@ class SchedulerService:
             assert broadcast is not None, "set before this task starts, and at the end of each pass"
             try:
                 self.last_report = await broadcast.run()
+                if not broadcast.stop_requested and self.state == "leader" and not self._broadcast_more:
+                    # The sends are done: now the edits, which give way as soon as a send is due.
+                    self._edit_run = EditRun(
+                        bot, self.store, self.pacing, clock=self.clock, sends_due=self._sends_due
+                    )
+                    if (await self._edit_run.run()).yielded:
+                        self._broadcast_more = True
             except Exception:
                 log.exception("scheduler: the broadcast failed; the next wake-up resumes it")
                 return
@@ -385,6 +458,19 @@ class SchedulerService:
                 return
             self._broadcast_more = False
             self._broadcast = self._new_broadcast(bot)
+
+    def _plan_edits(self) -> int:
+        """Plan the corrections not planned yet (replaced days' unsent rows, sent messages' edits)."""
+        channels = [c for c in (*self.settings.channel_ids, *self._channels.values()) if isinstance(c, int)]
+        edits = self.edits.plan(self.clock(), self.settings.edit_sent, channels)
+        if edits:
+            log.info("scheduler: %d sent messages to edit after corrections", edits)
+        return edits
+
+    def _sends_due(self) -> bool:
+        """Whether any delivery is due now (the edits then stop and let the broadcast go first)."""
+        now = self.clock()
+        return self.ledger.count_due(now, now.date() - dt.timedelta(days=LOOK_BACK_DAYS)) > 0
 
     def _schedule_next(self, now: dt.datetime) -> None:
         if self._apscheduler is None:
@@ -416,12 +502,16 @@ class SchedulerService:
         try:
             now = self.clock()
             await self._db(self.ledger.recover, now, self.settings.retry_uncertain, now - self.catch_up)
+            await self._db(self.edits.recover, now)
             self.state = "leader"
             await self.tick(now)
             if self.bot is None:
                 return Report()
             self._broadcast = self._new_broadcast(self.bot)
             self.last_report = await self._broadcast.run()
+            if not self._broadcast.stop_requested:
+                self._edit_run = EditRun(self.bot, self.store, self.pacing, clock=self.clock)
+                self.last_edits = await self._edit_run.run()
             return self.last_report
         finally:
             self.state = "stopped"

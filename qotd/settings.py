@@ -24,7 +24,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "sqlite:///$DATA_DIR/qotd.sqlite3",
         "SQLAlchemy or platform URL; `postgres://…` and `postgresql://…` use psycopg 3.",
     ),
-    ("TIMEZONE", "UTC", 'IANA timezone whose calendar date is "the day".'),
+    (
+        "TIMEZONE",
+        "UTC",
+        'IANA timezone whose calendar date is "the day": today\'s quote changes at midnight there, '
+        "for every reader.",
+    ),
     ("PUBLISH_TIME", "09:00", "Local time (HH:MM, in TIMEZONE) of the daily publish."),
     ("BOT_TOKEN", "(none)", "Telegram bot token; without it Telegram is off."),
     (
@@ -48,6 +53,18 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "text",
         "How channels get the daily post: `text`, or `card` (the quote's share image, the text as "
         "its caption; needs PUBLIC_URL; a text over 1,024 characters goes as text).",
+    ),
+    (
+        "EDIT_SENT",
+        "channels",
+        "Which sent messages a correction edits: `channels` (channel posts), `all` (private chats "
+        "and groups too) or `none`.",
+    ),
+    (
+        "FEED_DIR",
+        "(none)",
+        "Folder where the scheduler keeps rss.xml, atom.xml and feed.json, rewritten atomically "
+        "when they change (for a static host or a CDN).",
     ),
 )
 
@@ -80,6 +97,8 @@ class Settings:
     feed_days: int
     log_level: str
     channel_format: str  # "text" or "card"
+    edit_sent: str  # "channels", "all" or "none"
+    feed_dir: Path | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +134,8 @@ class Settings:
             feed_days=_int(need("FEED_DAYS"), "FEED_DAYS", 1, 3660),
             log_level=need("LOG_LEVEL").upper(),
             channel_format=_channel_format(need("CHANNEL_FORMAT"), public_url),
+            edit_sent=_choice(need("EDIT_SENT"), "EDIT_SENT", ("channels", "all", "none")),
+            feed_dir=Path(feed_dir) if (feed_dir := get("FEED_DIR")) else None,
         )
 
     def now(self) -> dt.datetime:
@@ -124,6 +145,12 @@ class Settings:
     def today(self, now: dt.datetime) -> dt.date:
         """Return the calendar date of `now` in the service's timezone."""
         return now.astimezone(self.timezone).date()
+
+
+def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
+    if value.lower() not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value.lower()
 
 
 def _zone(value: str, name: str) -> ZoneInfo:

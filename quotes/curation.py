@@ -498,13 +498,15 @@ def _edit_source(
 
 
 def pin_date(value: str, today: dt.date) -> dt.date:
-    """Read the date of a pin (YYYY-MM-DD, after today)."""
+    """Read the date of a pin (YYYY-MM-DD, today or later: today's replaces a fixed quote)."""
     try:
         day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise DraftError("date", f"{value.strip()!r} is not a date as YYYY-MM-DD") from None
-    if day <= today:
-        raise DraftError("date", f"{day.isoformat()} is not in the future: only future dates can be pinned")
+    if day < today:
+        raise DraftError(
+            "date", f"{day.isoformat()} is in the past: only today or a future date can be pinned"
+        )
     return day
 
 

@@ -152,3 +152,18 @@ class Pick:
     cycle: int
     pinned: bool = False
     stored: bool = True
+    replaced_at: dt.datetime | None = None  # when a fixed day's quote was last replaced
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A correction of a published quote (`day` None) or the replacement of a fixed day's quote."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    quote_id: str  # the quote corrected, or the day's new quote
+    what: str
+    why: str
+    day: dt.date | None = None
+    replaced_id: str | None = None  # the quote a replacement took the place of

@@ -152,6 +152,14 @@ class Report:
         )
 
 
+def delivery_message(store: Store, quote_id: str, day: dt.date) -> QuoteMessage:
+    """The message of `day` with `quote_id`, as sent, and as an edit after a correction."""
+    quote = store.quote(quote_id)
+    assert quote is not None, "deliveries.quote_id references quotes.id, and quotes are never deleted"
+    source, cites = store.provenance(quote)
+    return quote_message(quote, source, cites, heading(day))
+
+
 class Pacer:
     """Telegram's limits: one bucket for the bot, one per chat that is being written to."""
 
@@ -196,9 +204,13 @@ class Broadcast:
         clock: Clock = utcnow,
         executor: ThreadPoolExecutor | None = None,
         cards: ChannelCards | None = None,
+        before_batch: Callable[[], object] | None = None,
     ):
+        """before_batch: run (in the ledger's thread) before each batch of rows is read; the
+        scheduler plans corrections there, so rows not sent yet carry a replaced day's quote."""
         self.bot = bot
         self.cards = cards  # CHANNEL_FORMAT=card: the chats that get the card, the text its caption
+        self.before_batch = before_batch
         self.store = store
         self.ledger = Ledger(store)
         self.pacing = pacing or Pacing()
@@ -208,16 +220,14 @@ class Broadcast:
         self.report = Report()
         self._messages: dict[str, QuoteMessage] = {}
         self._stopping = False
+        self._stop_requested = False
         self._in_flight: dict[asyncio.Task, str] = {}  # task -> "unsent" | "in_flight"
 
     async def _db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def _build_message(self, quote_id: str, day: dt.date) -> QuoteMessage:
-        quote = self.store.quote(quote_id)
-        assert quote is not None, "deliveries.quote_id references quotes.id, and quotes are never deleted"
-        source, cites = self.store.provenance(quote)
-        return quote_message(quote, source, cites, heading(day))
+        return delivery_message(self.store, quote_id, day)
 
     async def run(self) -> Report:
         """Send every pending row that is due, then return the report (also after `stop`)."""
@@ -253,8 +263,14 @@ class Broadcast:
     def stopping(self) -> bool:
         return self._stopping
 
+    @property
+    def stop_requested(self) -> bool:
+        """Whether `stop` was called (`stopping` is also true once a run is over)."""
+        return self._stop_requested
+
     def stop(self) -> None:
         """Stop: no new sends, unsent ones handed back, in-flight ones given `grace` seconds."""
+        self._stop_requested = True
         self._stopping = True
         dispatcher = getattr(self, "_dispatcher", None)
         if dispatcher is not None and not dispatcher.done():
@@ -286,6 +302,8 @@ class Broadcast:
             for day in dates:
                 after = None
                 while True:
+                    if self.before_batch is not None:
+                        await self._db(self.before_batch)
                     rows = await self._db(self.ledger.due, day, now, after, self.pacing.batch)
                     for row in rows:
                         message = await self._message_for(row)

@@ -43,6 +43,7 @@ from quotes.curation import (
     find_quote,
     pin_date,
 )
+from quotes.days import day_of
 from quotes.selection import NoQuoteError
 from quotes.store import CuratedChange, NotFound
 from quotes.transfer import ImportFileError, export_csv, export_json, parse_import
@@ -54,7 +55,7 @@ ADMIN_COMMANDS = (
     ("edit", "Change a field of a quote"),
     ("hide", "Never pick a quote (nothing is deleted)"),
     ("unhide", "Let a hidden quote be picked again"),
-    ("pin", "Pin a quote to a future date"),
+    ("pin", "Pin a quote to today or a future date"),
     ("upcoming", "The coming quotes of the day"),
     ("stats", "Subscribers and deliveries"),
     ("sources", "The sources quotes can cite"),
@@ -177,20 +178,40 @@ async def edit(update: Update, context: Context) -> None:
 
 async def _set_hidden(update: Update, context: Context, hidden: bool) -> None:
     command = "/hide" if hidden else "/unhide"
-    if not context.args or len(context.args) != 1:
-        await reply(update, context, _usage(f"{command} <id>", f"{command} sb-03"))
+    if not context.args or (len(context.args) != 1 and not hidden):
+        usage = (
+            _usage("/hide <id> [why]", "/hide sb-03 misattributed")
+            if hidden
+            else _usage(f"{command} <id>", f"{command} sb-03")
+        )
+        await reply(update, context, usage)
         return
+    why = " ".join(context.args[1:]) or None
     try:
         quote = find_quote(store(context), context.args[0])
-        changed = store(context).set_hidden(quote.id, hidden, actor(update), now(context))
+        day = day_of(now(context), settings(context).timezone)
+        was = store(context).stored_pick(day)
+        changed = store(context).set_hidden(quote.id, hidden, actor(update), now(context), day, why)
     except NotFound as exc:
         await _problem(update, context, sentence(str(exc)))
+        return
+    except NoQuoteError:
+        await _problem(
+            update, context, "It is today's quote and no other quote could replace it; nothing changed."
+        )
         return
     state = (
         "hidden: it is never picked (nothing was deleted)" if hidden else "visible: it can be picked again"
     )
     if changed:
-        await reply(update, context, f"<code>{e(quote.id)}</code> is now {state}.")
+        text = f"<code>{e(quote.id)}</code> is now {state}."
+        now_shown = store(context).stored_pick(day)
+        if was is not None and was.quote.id == quote.id and now_shown is not None:
+            text += (
+                f" Today's quote is now <code>{e(now_shown.quote.id)}</code> (recorded as a correction;"
+                " messages already sent are edited)."
+            )
+        await reply(update, context, text)
     else:
         await reply(
             update, context, f"<code>{e(quote.id)}</code> already was {state.split(':')[0]}; nothing changed."
@@ -209,7 +230,7 @@ async def unhide(update: Update, context: Context) -> None:
 
 @admin_only
 async def pin(update: Update, context: Context) -> None:
-    """/pin <YYYY-MM-DD> <id>: the quote of that future date."""
+    """/pin <YYYY-MM-DD> <id>: the quote of that date (today's replaces a fixed quote)."""
     if not context.args or len(context.args) != 2:
         example = (today(context) + dt.timedelta(days=7)).isoformat()
         await reply(update, context, _usage("/pin <YYYY-MM-DD> <id>", f"/pin {example} sb-03"))
@@ -217,11 +238,14 @@ async def pin(update: Update, context: Context) -> None:
     try:
         day = pin_date(context.args[0], today(context))
         quote = find_quote(store(context), context.args[1])
-        store(context).pin(day, quote.id, actor(update), now(context), today(context))
+        replaced = store(context).pin(day, quote.id, actor(update), now(context), today(context))
     except (DraftError, NotFound, ValueError) as exc:
         await _problem(update, context, sentence(str(exc)))
         return
-    await reply(update, context, f"<code>{e(quote.id)}</code> is pinned to {day.isoformat()}.")
+    text = f"<code>{e(quote.id)}</code> is pinned to {day.isoformat()}."
+    if replaced is not None:
+        text += " It replaces today's quote (recorded as a correction; messages already sent are edited)."
+    await reply(update, context, text)
 
 
 # --- reading: upcoming, stats, sources -----------------------------------------------------

@@ -32,15 +32,14 @@ from bot.handlers.common import (
     settings,
     store,
     subscribers,
-    today,
 )
 from bot.messages import escape as e
 from bot.messages import fitting_provenance, heading, inline_markup, quote_message, shared_quote_id, snippet
 from quotes.curation import is_id
 from quotes.dates import parse_time_of_day
+from quotes.days import DayQuote, todays
 from quotes.model import Quote
 from quotes.search import MAX_RESULTS, random_quote, search
-from quotes.selection import NoQuoteError
 
 log = logging.getLogger(__name__)
 
@@ -101,25 +100,23 @@ async def send_quote(
     await reply(update, context, message.html, markup)
 
 
+def todays_pick(context: Context) -> DayQuote:
+    """Today's quote by the one rule every surface uses (quotes.days; fixed on first need)."""
+    return todays(store(context), now(context), settings(context).timezone)
+
+
 def todays_quote(context: Context) -> Quote | None:
-    """Return today's quote, fixing the day's pick if the publish has not yet (None: no quotes)."""
-    day = today(context)
-    # Read first: fixing a pick takes the write lock, which only the first request needs.
-    pick = store(context).stored_pick(day)
-    if pick is None:
-        try:
-            pick = store(context).pick_for(day, now(context))
-        except NoQuoteError:
-            return None
-    return pick.quote
+    """Return today's quote (None: there is none, every quote is hidden)."""
+    pick = todays_pick(context).shown
+    return pick.quote if pick is not None else None
 
 
 async def send_today(update: Update, context: Context, extra_row=None) -> None:
-    quote = todays_quote(context)
-    if quote is None:
-        await reply(update, context, "There is no quote to show yet.")
+    result = todays_pick(context)
+    if result.shown is None:
+        await reply(update, context, sentence(result.absent_text()))
         return
-    await send_quote(update, context, quote, heading(today(context)), extra_row)
+    await send_quote(update, context, result.shown.quote, heading(result.day), extra_row)
 
 
 def visible_quote(context: Context, quote_id: str) -> Quote | None:

@@ -24,9 +24,10 @@ from alembic.script import ScriptDirectory
 
 import quotes.store.migrations
 from quotes.corpus import Corpus
+from quotes.dates import day_text
 from quotes.documents import Document
-from quotes.model import CURATED, Pick, Quote, Source, Speaker, Verification
-from quotes.selection import WINDOW, Ranked, choose, shuffle_key
+from quotes.model import CURATED, Correction, Pick, Quote, Source, Speaker, Verification
+from quotes.selection import WINDOW, Choice, Ranked, choose, shuffle_key
 from quotes.store import held
 from quotes.store import schema as t
 from quotes.store.engine import create_engine
@@ -48,6 +49,19 @@ CORPUS_OWN = ("text", "speaker", "source_id", "cites_id", "paragraph", "char_off
 
 # Serialises picks on PostgreSQL (pg_advisory_xact_lock key; "qotd" in ASCII).
 _PICK_LOCK = 0x716F7464
+
+
+# How a correction names the fields it changed (the rest by their column name).
+CORRECTED_FIELDS = {
+    "text": "the text",
+    "speaker": "the speaker",
+    "speaker_role": "the speaker's role",
+    "source_id": "the source",
+    "cites_id": "the cited work",
+    "date": "the date",
+    "date_precision": "the date's precision",
+    "hidden": "whether it is shown",
+}
 
 
 class SchemaOutdated(RuntimeError):
@@ -222,6 +236,7 @@ class Store:
                 elif row.curated_digest == checked:
                     unchanged += 1
                 else:
+                    before = quote_fields(self._quote_in(conn, quote.id))
                     conn.execute(
                         t.quotes.update()
                         .where(t.quotes.c.id == quote.id)
@@ -234,6 +249,12 @@ class Store:
                         )
                     )
                     updated += 1
+                    changed = {k: v for k, v in fields.items() if before[k] != v}
+                    published = sa.select(t.daily_picks.c.date).where(t.daily_picks.c.quote_id == quote.id)
+                    if changed and conn.execute(published.limit(1)).first() is not None:
+                        self._correct(
+                            conn, now, "corpus", quote.id, changed, "corrected in the curated corpus"
+                        )
             checked_now = held.verify_unchecked(conn, now)
             report = LoadReport(added, updated, unchanged, tuple(kept), tuple(restored))
             if added or updated or restored:
@@ -311,6 +332,22 @@ class Store:
             t.audit_log.insert().values(at=now, actor=actor, action=action, target=target, details=details)
         )
 
+    def _correct(
+        self,
+        conn: sa.Connection,
+        now: dt.datetime,
+        actor: str,
+        quote_id: str,
+        changed: dict[str, Any],
+        why: str,
+    ) -> None:
+        """Record the correction of a published quote (its page lists it, the feeds say so)."""
+        names = [CORRECTED_FIELDS.get(name, name) for name in changed]
+        what = "changed " + ", ".join(names)
+        conn.execute(
+            t.corrections.insert().values(at=now, actor=actor, quote_id=quote_id, what=what, why=why)
+        )
+
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.read() as conn:
             rows = conn.execute(sa.select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit))
@@ -352,6 +389,7 @@ class Store:
         now: dt.datetime,
         action: str = "import",
         documents: Iterable[Document] = (),
+        why: str | None = None,
     ) -> dict[str, int]:
         """Add or update sources, their documents and quotes in one transaction, as an admin's change.
 
@@ -423,6 +461,9 @@ class Store:
                 }
                 details["verification"] = {"to": verification.state}
                 self._audit(conn, now, actor, f"{action}.quote.update", quote.id, details)
+                published = sa.select(t.daily_picks.c.date).where(t.daily_picks.c.quote_id == quote.id)
+                if conn.execute(published.limit(1)).first() is not None:
+                    self._correct(conn, now, actor, quote.id, changed, why or f"{action} by an admin")
         return counts
 
     # --- documents and the check -----------------------------------------------------------
@@ -456,8 +497,21 @@ class Store:
         with self.read() as conn:
             return held.check(conn)
 
-    def set_hidden(self, quote_id: str, hidden: bool, actor: str, now: dt.datetime) -> bool:
-        """Hide or unhide a quote; return whether anything changed."""
+    def set_hidden(
+        self,
+        quote_id: str,
+        hidden: bool,
+        actor: str,
+        now: dt.datetime,
+        today: dt.date | None = None,
+        why: str | None = None,
+    ) -> bool:
+        """Hide or unhide a quote; return whether anything changed.
+
+        Hiding the quote fixed for `today` (the current day, quotes.days.day_of) gives the day a
+        replacement in the same transaction, recorded with `why`. Raises NoQuoteError (nothing
+        changed) when no other quote could replace it.
+        """
         with self.write() as conn:
             row = conn.execute(sa.select(t.quotes.c.hidden).where(t.quotes.c.id == quote_id)).first()
             if row is None:
@@ -470,23 +524,45 @@ class Store:
                 .values(hidden=hidden, updated_at=now, updated_by=actor)
             )
             self._audit(conn, now, actor, "hide" if hidden else "unhide", quote_id, {})
+            if hidden and today is not None:
+                fixed = conn.scalar(sa.select(t.daily_picks.c.quote_id).where(t.daily_picks.c.date == today))
+                if fixed == quote_id:
+                    self._replace(conn, today, actor, now, why or f"{quote_id} was hidden", None)
             return True
 
-    def pin(self, day: dt.date, quote_id: str, actor: str, now: dt.datetime, today: dt.date) -> None:
-        """Pin a quote to a future date (replacing an earlier pin for that date)."""
-        if day <= today:
-            raise ValueError(f"{day.isoformat()} is not in the future: only future dates can be pinned")
+    def pin(
+        self,
+        day: dt.date,
+        quote_id: str,
+        actor: str,
+        now: dt.datetime,
+        today: dt.date,
+        why: str | None = None,
+    ) -> Pick | None:
+        """Pin a quote to today or a future date (replacing an earlier pin for that date).
+
+        Pinning to today when today's quote is already fixed replaces it (recorded with `why`)
+        and returns the day's new pick; otherwise the pin waits for the day to be fixed (None).
+        """
+        if day < today:
+            raise ValueError(f"{day.isoformat()} is in the past: only today or a future date can be pinned")
         with self.write() as conn:
             row = conn.execute(sa.select(t.quotes.c.hidden).where(t.quotes.c.id == quote_id)).first()
             if row is None:
                 raise NotFound(f"there is no quote {quote_id}")
             if row.hidden:
                 raise ValueError(f"quote {quote_id} is hidden: unhide it before pinning it")
-            if conn.execute(sa.select(t.daily_picks.c.date).where(t.daily_picks.c.date == day)).first():
+            fixed = conn.scalar(sa.select(t.daily_picks.c.quote_id).where(t.daily_picks.c.date == day))
+            if fixed is not None and day != today:
                 raise ValueError(f"the quote of {day.isoformat()} is already fixed")
+            if fixed == quote_id:
+                raise ValueError(f"{quote_id} already is the quote of {day.isoformat()}")
             conn.execute(t.pins.delete().where(t.pins.c.date == day))
             conn.execute(t.pins.insert().values(date=day, quote_id=quote_id, pinned_by=actor, pinned_at=now))
             self._audit(conn, now, actor, "pin", quote_id, {"date": day.isoformat()})
+            if fixed is None:
+                return None
+            return self._replace(conn, day, actor, now, why or f"{quote_id} was pinned to the day", quote_id)
 
     # --- the quote of the day --------------------------------------------------------------
 
@@ -495,17 +571,33 @@ class Store:
 
     def _pick(self, conn: sa.Connection, day: dt.date, now: dt.datetime) -> tuple[Pick, bool]:
         """Return the date's pick and whether it was made now (inside the caller's transaction)."""
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PICK_LOCK})
+        self._lock_picks(conn)
         row = conn.execute(sa.select(t.daily_picks).where(t.daily_picks.c.date == day)).first()
         if row is not None:
-            return Pick(day, self._quote_in(conn, row.quote_id), row.cycle, row.pinned), False
-        cycle = self._current_cycle(conn)
+            return self._pick_of(conn, row), False
         pin = conn.scalar(
             sa.select(t.pins.c.quote_id)
             .join(t.quotes, t.quotes.c.id == t.pins.c.quote_id)
             .where(t.pins.c.date == day, t.quotes.c.hidden.is_(False))
         )
+        choice = self._choose(conn, day, pin)
+        conn.execute(
+            t.daily_picks.insert().values(
+                date=day, quote_id=choice.quote_id, cycle=choice.cycle, pinned=choice.pinned, picked_at=now
+            )
+        )
+        due = choice.cycle + 1
+        conn.execute(
+            t.quotes.update()
+            .where(t.quotes.c.id == choice.quote_id)
+            .values(cycle_due=due, shuffle_key=shuffle_key(choice.quote_id, due))
+        )
+        quote = self._quote_in(conn, choice.quote_id)
+        return Pick(day, quote, choice.cycle, choice.pinned), True
+
+    def _choose(self, conn: sa.Connection, day: dt.date, pin: str | None) -> Choice:
+        """Choose the date's quote from the active ones (quotes.selection.choose decides)."""
+        cycle = self._current_cycle(conn)
         window = dt.timedelta(days=WINDOW)
         nearby = set(
             conn.scalars(
@@ -524,11 +616,37 @@ class Store:
                 .limit(len(nearby | reserved) + 1)
             )
         ]
-        choice = choose(cycle, ranked, nearby, reserved, pin)
+        return choose(cycle, ranked, nearby, reserved, pin)
+
+    def _lock_picks(self, conn: sa.Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PICK_LOCK})
+
+    def fix_day(self, day: dt.date, now: dt.datetime) -> Pick | None:
+        """Fix the date's quote for good if it is not yet, in order: a date before the newest
+        fixed one that was never fixed stays unpublished (None). Raises NoQuoteError."""
+        with self.write() as conn:
+            self._lock_picks(conn)
+            row = conn.execute(sa.select(t.daily_picks).where(t.daily_picks.c.date == day)).first()
+            if row is not None:
+                return self._pick_of(conn, row)
+            latest = conn.scalar(sa.select(sa.func.max(t.daily_picks.c.date)))
+            if latest is not None and day < latest:
+                return None
+            pick, _ = self._pick(conn, day, now)
+            return pick
+
+    def _replace(
+        self, conn: sa.Connection, day: dt.date, actor: str, now: dt.datetime, why: str, quote_id: str | None
+    ) -> Pick:
+        """Give a fixed day another quote (`quote_id`, or the selection's next) and record why."""
+        self._lock_picks(conn)
+        row = conn.execute(sa.select(t.daily_picks).where(t.daily_picks.c.date == day)).one()
+        choice = Choice(quote_id, row.cycle, pinned=True) if quote_id else self._choose(conn, day, None)
         conn.execute(
-            t.daily_picks.insert().values(
-                date=day, quote_id=choice.quote_id, cycle=choice.cycle, pinned=choice.pinned, picked_at=now
-            )
+            t.daily_picks.update()
+            .where(t.daily_picks.c.date == day)
+            .values(quote_id=choice.quote_id, cycle=choice.cycle, pinned=choice.pinned, replaced_at=now)
         )
         due = choice.cycle + 1
         conn.execute(
@@ -536,8 +654,55 @@ class Store:
             .where(t.quotes.c.id == choice.quote_id)
             .values(cycle_due=due, shuffle_key=shuffle_key(choice.quote_id, due))
         )
-        quote = self._quote_in(conn, choice.quote_id)
-        return Pick(day, quote, choice.cycle, choice.pinned), True
+        what = f"the quote of {day_text(day)} {row.quote_id} was replaced by {choice.quote_id}"
+        conn.execute(
+            t.corrections.insert().values(
+                at=now,
+                actor=actor,
+                date=day,
+                quote_id=choice.quote_id,
+                replaced_id=row.quote_id,
+                what=what,
+                why=why,
+            )
+        )
+        details = {"date": day.isoformat(), "from": row.quote_id, "to": choice.quote_id, "why": why}
+        self._audit(conn, now, actor, "replace", choice.quote_id, details)
+        return self._pick_of(
+            conn, conn.execute(sa.select(t.daily_picks).where(t.daily_picks.c.date == day)).one()
+        )
+
+    def replace_day(
+        self, day: dt.date, actor: str, now: dt.datetime, why: str, quote_id: str | None = None
+    ) -> Pick:
+        """Replace a fixed day's quote (an admin's decision), recorded in corrections and the audit log."""
+        with self.write() as conn:
+            if (
+                conn.execute(sa.select(t.daily_picks.c.date).where(t.daily_picks.c.date == day)).first()
+                is None
+            ):
+                raise NotFound(f"the quote of {day.isoformat()} is not fixed")
+            return self._replace(conn, day, actor, now, why, quote_id)
+
+    def corrections(self, quote_id: str | None = None, pending_edits: bool = False) -> list[Correction]:
+        """The corrections of a quote (as corrected, replaced or replacement), oldest first; or,
+        with pending_edits, those whose edits of sent messages are not planned yet."""
+        query = sa.select(t.corrections).order_by(t.corrections.c.id)
+        if quote_id is not None:
+            query = query.where(
+                sa.or_(t.corrections.c.quote_id == quote_id, t.corrections.c.replaced_id == quote_id)
+            )
+        if pending_edits:
+            query = query.where(t.corrections.c.edits_planned.is_(False))
+        with self.read() as conn:
+            return [
+                Correction(r.id, r.at, r.actor, r.quote_id, r.what, r.why, r.date, r.replaced_id)
+                for r in conn.execute(query)
+            ]
+
+    def _pick_of(self, conn: sa.Connection, row: sa.Row[Any]) -> Pick:
+        quote = self._quote_in(conn, row.quote_id)
+        return Pick(row.date, quote, row.cycle, row.pinned, replaced_at=row.replaced_at)
 
     def _quote_in(self, conn: sa.Connection, quote_id: str) -> Quote:
         return quote_from_row(conn.execute(sa.select(t.quotes).where(t.quotes.c.id == quote_id)).one())
@@ -552,7 +717,7 @@ class Store:
         """Return the date's pick if it has been made, without making it."""
         with self.read() as conn:
             row = conn.execute(sa.select(t.daily_picks).where(t.daily_picks.c.date == day)).first()
-            return Pick(day, self._quote_in(conn, row.quote_id), row.cycle, row.pinned) if row else None
+            return self._pick_of(conn, row) if row else None
 
     def recent_picks(self, until: dt.date, days: int) -> list[Pick]:
         """Return the stored picks of the `days` dates up to `until`, newest first."""
@@ -563,13 +728,23 @@ class Store:
                     t.daily_picks.c.date.label("pick_date"),
                     t.daily_picks.c.cycle.label("pick_cycle"),
                     t.daily_picks.c.pinned.label("pick_pinned"),
+                    t.daily_picks.c.replaced_at.label("pick_replaced_at"),
                     t.quotes,
                 )
                 .join(t.quotes, t.quotes.c.id == t.daily_picks.c.quote_id)
                 .where(t.daily_picks.c.date <= until, t.daily_picks.c.date > until - dt.timedelta(days=days))
                 .order_by(t.daily_picks.c.date.desc())
             )
-            return [Pick(r.pick_date, quote_from_row(r), r.pick_cycle, r.pick_pinned) for r in rows]
+            return [
+                Pick(
+                    r.pick_date,
+                    quote_from_row(r),
+                    r.pick_cycle,
+                    r.pick_pinned,
+                    replaced_at=r.pick_replaced_at,
+                )
+                for r in rows
+            ]
 
     def changes(self, until: dt.date) -> tuple[Any, ...]:
         """Return what the published history depends on, cheaply: the newest pick up to `until`,
@@ -583,6 +758,7 @@ class Store:
                     sa.select(sa.func.max(t.daily_picks.c.picked_at)).scalar_subquery(),
                     sa.select(sa.func.max(t.quotes.c.updated_at)).scalar_subquery(),
                     sa.select(sa.func.max(t.sources.c.updated_at)).scalar_subquery(),
+                    sa.select(sa.func.max(t.corrections.c.id)).scalar_subquery(),
                 )
             ).one()
         return tuple(row)

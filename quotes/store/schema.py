@@ -160,6 +160,39 @@ daily_picks = Table(
     Column("cycle", Integer, nullable=False, index=True),
     Column("pinned", Boolean, nullable=False),
     Column("picked_at", UTCDateTime, nullable=False),
+    Column("replaced_at", UTCDateTime),  # the last replacement of a fixed day's quote (0004_days)
+)
+
+# A correction of a published quote (an admin's edit: date NULL) or the replacement of a fixed
+# day's quote (date set, replaced_id the quote it took the place of). 0004_days.
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("date", Date),
+    Column("quote_id", String(64), ForeignKey("quotes.id"), nullable=False, index=True),
+    Column("replaced_id", String(64), ForeignKey("quotes.id")),
+    Column("what", Text, nullable=False),
+    Column("why", Text, nullable=False),
+    Column("edits_planned", Boolean, nullable=False, default=False, index=True),
+)
+
+# The edits of sent messages a correction needs, one per (correction, chat): the ledger's edit
+# path (bot/delivery/edits.py). pending, editing, edited, not_modified, not_found, failed.
+message_edits = Table(
+    "message_edits",
+    metadata,
+    Column("correction_id", Integer, ForeignKey("corrections.id"), primary_key=True),
+    Column("chat_id", BigInteger, primary_key=True),
+    Column("date", Date, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("quote_id", String(64), ForeignKey("quotes.id"), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 subscribers = Table(

@@ -125,7 +125,8 @@ async def test_an_admin_adds_edits_hides_pins_imports_and_exports(bot, store):
     day = NOW.date() + dt.timedelta(days=5)
     assert f"pinned to {day.isoformat()}" in await bot.text(admin, f"/pin {day.isoformat()} sb-03")
     assert f"{day.isoformat()} sb-03 pinned" in await bot.text(admin, "/upcoming 7")
-    assert "not in the future" in await bot.text(admin, f"/pin {NOW.date().isoformat()} sb-03")
+    past = (NOW.date() - dt.timedelta(days=1)).isoformat()
+    assert f"{past} is in the past" in await bot.text(admin, f"/pin {past} sb-03")
 
     # /import: a bad file is refused whole, naming the row and the field; then a good one
     before = bot.snapshot()

@@ -281,6 +281,26 @@ async def test_twenty_per_minute_in_a_group(clocked: Emulator, clock: FakeClock,
     await bot.send_message(group, "q")
 
 
+@ptb_retry_after
+async def test_edits_count_against_the_flood_limits_like_sends(
+    clocked: Emulator, clock: FakeClock, make_bot: BotFactory
+):
+    bot = make_bot(clocked)
+    clocked.configure_limits(chat_burst=100)
+    group = clocked.create_group()
+    sent = await bot.send_message(group, "q0")
+    for n in range(1, 20):
+        await bot.edit_message_text(f"q{n}", group, sent.message_id)
+    with pytest.raises(RetryAfter) as info:
+        await bot.edit_message_text("q20", group, sent.message_id)
+    assert seconds(info.value.retry_after) == 3
+    # An edit Telegram refuses as not modified changes nothing, and costs nothing.
+    clock.advance(3)
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text("q19", group, sent.message_id)
+    assert (await bot.edit_message_text("q20", group, sent.message_id)).text == "q20"
+
+
 async def test_edit_and_delete(emulator: Emulator, emulator_bot: Bot):
     uid = emulator.create_user()
     sent = await emulator_bot.send_message(uid, "draft")

@@ -58,12 +58,14 @@ def test_entries_are_the_days_newest_first_and_dated_from_data(feeds):
     days = [FIRST + dt.timedelta(days=n) for n in reversed(range(DAYS))]
     ids = [f"tag:qotd.example,{d.isoformat()}:quote-of-the-day" for d in days]
     assert [e.id for e in atom.entries] == ids
-    # published = the day at 09:00 Moscow time; feed updated = the newest entry's
-    assert [e.published for e in atom.entries] == [f"{d.isoformat()}T06:00:00+00:00" for d in days]
-    assert atom.feed.updated == "2026-11-23T06:00:00+00:00"
+    # published = the day's start in Moscow (when it becomes today's, quotes.days: 21:00 UTC the
+    # evening before); feed updated = the newest entry's
+    eves = [d - dt.timedelta(days=1) for d in days]
+    assert [e.published for e in atom.entries] == [f"{d.isoformat()}T21:00:00+00:00" for d in eves]
+    assert atom.feed.updated == "2026-11-22T21:00:00+00:00"
     corrected = atom.entries[1]
     assert corrected.updated == CORRECTED.isoformat()
-    assert corrected.published == "2026-11-22T06:00:00+00:00"
+    assert corrected.published == "2026-11-21T21:00:00+00:00"
 
 
 def test_a_correction_changes_updated_never_the_id(week_store, database_url):
@@ -83,10 +85,11 @@ def test_first_loading_the_corpus_after_the_publish_time_is_not_a_correction(
     empty_store, corpus, database_url
 ):
     empty_store.upgrade()
-    empty_store.load_corpus(corpus, NOW)  # a new deployment, after 09:00 Moscow time (06:00 UTC)
+    empty_store.load_corpus(corpus, NOW)  # a new deployment, during the day (13:00 in Moscow)
     empty_store.pick_for(NOW.date(), NOW)
     entry = feedparser.parse(build(empty_store, database_url).atom).entries[0]
-    assert entry.updated == entry.published == f"{NOW.date().isoformat()}T06:00:00+00:00"
+    assert entry.updated == entry.published == "2026-11-22T21:00:00+00:00"
+    assert "Corrected on" not in entry.content[0].value
     assert "corrected" not in [t.term for t in entry.get("tags", [])]
 
 

@@ -103,12 +103,13 @@ def test_the_about_page_says_when_quotes_come_out(client):
 
 @pytest.mark.parametrize("path", ["/", "/q/sb-02", "/sources/cfr-same-boat", "/about"])
 def test_pages_are_cached_for_at_most_an_hour(client, path):
-    # NOW is 13:00 in Moscow; the next publish is 20 hours away, so the hour's cap applies.
+    # NOW is 13:00 in Moscow; the day changes in 11 hours, so the hour's cap applies.
     assert client.get(path).headers["cache-control"] == "public, max-age=3600"
 
 
-def test_the_home_page_is_cached_no_longer_than_until_the_next_publish(client, clock):
-    clock.now = NOW.replace(hour=5, minute=40)  # 08:40 in Moscow: 20 minutes before the publish
+def test_the_home_page_is_cached_no_longer_than_until_the_day_changes(client, clock):
+    # 23:40 in Moscow: today's quote (quotes.days, midnight to midnight in TIMEZONE) changes in 20 minutes
+    clock.now = NOW.replace(hour=20, minute=40)
     assert client.get("/").headers["cache-control"] == "public, max-age=1200"
 
 

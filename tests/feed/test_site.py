@@ -42,14 +42,20 @@ def test_home_shows_todays_quote_recent_days_and_feed_links(client, week_store):
     assert "<script" not in html
 
 
-def test_home_before_the_publish_time_shows_yesterdays_quote(settings, week_store):
-    early = Clock(dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC))  # 08:00 in Moscow
+def test_home_before_the_publish_time_shows_the_calendar_days_quote(settings, week_store):
+    early = Clock(dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC))  # 08:00 in Moscow, before 09:00
     app = create_app(settings, week_store, clock=early, version_ttl=0)
     with TestClient(app, base_url=SITE) as client:
         html = client.get("/").text
-    yesterday = week_store.stored_pick(NOW.date() - dt.timedelta(days=1)).quote
-    assert "22 November 2026" in html.split("</h1>")[0]
-    assert f'href="/q/{yesterday.id}"' in html
+    today = week_store.stored_pick(NOW.date()).quote
+    assert "23 November 2026" in html.split("</h1>")[0]
+    assert f'id="quote-{today.id}"' in html
+    rule = (
+        "Today&#39;s quote is the quote of the current date in Europe/Moscow, from midnight to "
+        "midnight there, for every reader on every surface; the publish time (09:00) and a "
+        "subscriber&#39;s own /time only say when it is sent to Telegram."
+    )
+    assert f'<p class="small rule">{rule}</p>' in html  # Jinja2 escapes the apostrophe
 
 
 def test_the_site_fixes_the_days_quote_when_nobody_has(settings, week_store, clock):
@@ -152,16 +158,16 @@ def test_feeds_are_served_with_their_types_validators_and_self_link(client, path
     assert response.status_code == 200
     assert response.headers["content-type"] == media
     assert response.headers["etag"].startswith('"')
-    assert response.headers["last-modified"] == "Mon, 23 Nov 2026 06:00:00 GMT"
+    assert response.headers["last-modified"] == "Sun, 22 Nov 2026 21:00:00 GMT"
     assert response.headers["vary"] == "Accept-Encoding"
     assert f"{SITE}{path}" in response.text  # rel=self / feed_url is the URL it was served at
     if path != "/feed.json":
         assert feedparser.parse(response.content).bozo is False
 
 
-def test_cache_control_expires_at_the_next_publish(client):
-    # NOW is 13:00 in Moscow; the next quote comes out tomorrow at 09:00, 20 hours on.
-    assert client.get("/atom.xml").headers["cache-control"] == f"public, max-age={20 * 3600}"
+def test_cache_control_expires_when_the_day_changes(client):
+    # NOW is 13:00 in Moscow; the quote of the day changes at midnight there, 11 hours on.
+    assert client.get("/atom.xml").headers["cache-control"] == f"public, max-age={11 * 3600}"
 
 
 @pytest.mark.parametrize(("path", "media"), FEEDS)
@@ -273,6 +279,7 @@ def test_healthz_reports_database_services_and_last_publish(settings, week_store
         assert healthy.json() == {
             "database": "ok",
             "last_publish": "2026-11-23",
+            "today": {"date": "2026-11-23", "state": "published", "quote_id": "fp-02"},
             "telegram": "off",
             "services": {"scheduler": "running"},
             "scheduler": "running",

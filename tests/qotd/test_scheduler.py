@@ -103,11 +103,12 @@ async def test_the_catch_up_window_is_configurable(emu, bot, store, ledger):
     assert ledger.counts(DAY)[SKIPPED] == 1
 
 
-async def test_a_day_of_downtime_skips_yesterday_and_delivers_today(emu, bot, store, ledger):
+async def test_a_day_of_downtime_leaves_yesterday_unpublished_and_delivers_today(emu, bot, store, ledger):
     (user,) = subscribe(store, [emu.create_user()], at=PUBLISH - dt.timedelta(days=3))
     now = PUBLISH + dt.timedelta(days=1, hours=1)
     await service(store, bot, now).run_once()
-    assert ledger.get(DAY, user).status == SKIPPED
+    # Yesterday was never fixed (nobody was shown it): it stays unpublished, nothing is planned.
+    assert store.stored_pick(DAY) is None and ledger.get(DAY, user) is None
     assert ledger.get(DAY + dt.timedelta(days=1), user).status == SENT
     assert len(texts(emu, user)) == 1
 
@@ -129,12 +130,13 @@ async def test_subscribers_get_it_at_their_own_local_time(emu, bot, store, ledge
     # 20:00 UTC: the evening subscriber's turn.
     await service(store, bot, dt.datetime(2026, 11, 23, 20, 0, tzinfo=dt.UTC)).run_once()
     assert [len(texts(emu, c)) for c in (default, tokyo, evening)] == [1, 0, 1]
-    # 07:30 in Tokyo on the 24th is 22:30 UTC on the 23rd: the 24th's quote, on the 24th's row.
+    # 07:30 in Tokyo on the 24th is 22:30 UTC on the 23rd: the quote that is today's at that
+    # instant (TIMEZONE is UTC: the 23rd's, what /today shows then), on the 23rd's row.
     await service(store, bot, dt.datetime(2026, 11, 23, 22, 30, tzinfo=dt.UTC)).run_once()
     assert [len(texts(emu, c)) for c in (default, tokyo, evening)] == [1, 1, 1]
-    tomorrow = DAY + dt.timedelta(days=1)
-    assert ledger.get(tomorrow, tokyo).status == SENT
-    assert store.stored_pick(tomorrow).quote.text in texts(emu, tokyo)[0]
+    assert ledger.get(DAY, tokyo).status == SENT
+    assert store.stored_pick(DAY).quote.text in texts(emu, tokyo)[0]
+    assert store.stored_pick(DAY + dt.timedelta(days=1)) is None  # the 24th is not fixed before it begins
 
 
 @pytest.mark.parametrize(

@@ -218,12 +218,13 @@ def test_edit_errors_name_the_problem(store, now):
         edit_quote(store, "sb-01", "source", "nope", "tg:1", now, TODAY)
 
 
-def test_pin_dates_must_be_real_and_in_the_future():
+def test_pin_dates_must_be_real_and_not_past():
     assert pin_date("2026-12-01", TODAY) == dt.date(2026, 12, 1)
+    assert pin_date("2026-11-23", TODAY) == TODAY  # today: replaces today's quote
     with pytest.raises(DraftError, match="YYYY-MM-DD"):
         pin_date("1 Dec", TODAY)
-    with pytest.raises(DraftError, match="not in the future"):
-        pin_date("2026-11-23", TODAY)
+    with pytest.raises(DraftError, match="2026-11-22 is in the past"):
+        pin_date("2026-11-22", TODAY)
 
 
 def test_import_checks_what_the_database_would_refuse():

@@ -68,7 +68,7 @@ def test_a_pinned_quote_is_kept_for_its_date_and_not_used_before(store):
 @pytest.mark.parametrize(
     ("day", "quote_id", "message"),
     [
-        (TODAY, "fp-07", "not in the future"),
+        (TODAY - DAY, "fp-07", "in the past"),
         (TODAY + DAY, "no-such", "there is no quote no-such"),
     ],
 )
