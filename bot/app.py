@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -80,9 +81,13 @@ def throttle_users(
     return check
 
 
-def register_handlers(application: Application, limits: LimitSettings) -> None:
+def register_handlers(
+    application: Application, limits: LimitSettings, monotonic: Callable[[], float] = time.monotonic
+) -> None:
     """Register every handler: throttling first, then /add, readers, admins, buttons, inline."""
-    check = throttle_users(UserThrottle(limits), UserThrottle(limits, inline=True))
+    check = throttle_users(
+        UserThrottle(limits, clock=monotonic), UserThrottle(limits, clock=monotonic, inline=True)
+    )
     application.add_handler(TypeHandler(Update, check), group=-1)
     application.add_handler(add.conversation())
     commands = {
@@ -152,12 +157,14 @@ def build_application(
     updater: bool = True,
     limits: LimitSettings | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Application:
     """Build the bot for `settings`, talking to settings.telegram_api_url.
 
     request: the network layer (tests pass their own); updater: False when updates arrive
     through the web process's webhook endpoint instead of long polling; limits: the reply
-    rate limits (default: inside Telegram's); clock: the current time (default: settings.now).
+    rate limits (default: inside Telegram's); clock: the current time (default: settings.now);
+    monotonic: the users' throttle's clock (tests pass a fixed one, so a slow run refills nothing).
     The command menus are registered when the application initializes.
     """
     if not settings.bot_token:
@@ -181,5 +188,5 @@ def build_application(
     application.bot_data["settings"] = settings
     application.bot_data["store"] = store
     application.bot_data["clock"] = clock or settings.now
-    register_handlers(application, limits)
+    register_handlers(application, limits, monotonic)
     return application

@@ -121,7 +121,9 @@ async def test_against_telegrams_limits_a_burst_from_one_user_costs_the_others_n
     hammer, other = emulator.create_user(first_name="Hammer"), emulator.create_user(first_name="Calm")
     settings = settings_for(emulator, token, [], database_url)
     limits = LimitSettings(user_burst=4)
-    application = build_application(settings, store, updater=False, limits=limits, clock=lambda: NOW)
+    application = build_application(
+        settings, store, updater=False, limits=limits, clock=lambda: NOW, monotonic=lambda: 0.0
+    )
     async with application:
         await set_commands(application)
         for _ in range(20):
