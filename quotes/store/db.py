@@ -297,12 +297,14 @@ class Store:
         actor: str,
         now: dt.datetime,
         action: str = "import",
+        dry_run: bool = False,
     ) -> dict[str, int]:
         """Add or update sources and quotes in one transaction, as an admin's change.
 
         Records that differ from what is stored are written (a curated quote then becomes
         admin-edited, so the corpus loader keeps the admin's version); identical ones are
-        left alone. Every change goes to the audit log.
+        left alone. Every change goes to the audit log. With dry_run, the same transaction is
+        rolled back at the end: the counts say what would have changed, nothing has.
         """
         counts = {"added": 0, "updated": 0, "unchanged": 0}
         with self.write() as conn:
@@ -349,6 +351,10 @@ class Store:
                 counts["updated"] += 1
                 details = {k: {"from": before.get(k, row.hidden), "to": v} for k, v in changed.items()}
                 self._audit(conn, now, actor, f"{action}.quote.update", quote.id, details)
+            if dry_run:
+                transaction = conn.get_transaction()
+                assert transaction is not None, "inside write(): a transaction is open"
+                transaction.rollback()
         return counts
 
     def set_hidden(self, quote_id: str, hidden: bool, actor: str, now: dt.datetime) -> bool:
