@@ -25,6 +25,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def announcement(url: str, token: str) -> list[str]:
+    """What the command prints once it listens: the lines to paste into the bot's environment
+    first (qotd's TELEGRAM_API_URL is the server's root: the bot adds /bot<token> itself), then
+    what other Bot API clients take."""
+    root = url.rstrip("/")
+    return [
+        "# paste into the environment of `qotd serve` (or `qotd deliver`):",
+        f"export TELEGRAM_API_URL={root}",
+        f"export BOT_TOKEN={token}",
+        "# for other clients (python-telegram-bot's base_url and base_file_url), and the control side:",
+        f"base_url={root}/bot",
+        f"base_file_url={root}/file/bot",
+        f"control={root}/_emulator/",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     emu = Emulator(seed=args.seed, limits={"enabled": not args.no_limits})
@@ -46,10 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        print(f"base_url={emu.base_url}", flush=True)
-        print(f"base_file_url={emu.file_base_url}", flush=True)
-        print(f"control={emu.url}/_emulator/", flush=True)
-        print(f"token={token}", flush=True)
+        for line in announcement(emu.url, token):
+            print(line, flush=True)
         while not stop.wait(0.5):
             pass
     finally:

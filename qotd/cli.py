@@ -17,7 +17,7 @@ from feed.published import ensure_pick, feeds_for, site_for
 from qotd.errors import USAGE, WORLD, Failure, failure_of, file_failure
 from qotd.logs import Redactor, configure, secrets_from_env
 from qotd.settings import VARIABLES, Settings
-from quotes.corpus import check_corpus, load_corpus
+from quotes.corpus import CorpusError, check_corpus, load_corpus
 from quotes.model import Pick, Source
 from quotes.store import Store
 from quotes.transfer import ImportFileError, export_csv, export_json, format_for, parse_import, pick_record
@@ -157,7 +157,12 @@ def cmd_quotes_show(args, settings: Settings, now: dt.datetime) -> str:
 
 
 def cmd_quotes_check(args, settings: Settings, now: dt.datetime) -> str:
-    corpus = load_corpus(args.corpus)
+    try:
+        corpus = load_corpus(args.corpus)
+    except CorpusError as exc:
+        raise CommandError(f"{args.corpus or 'the shipped corpus'}: {exc}") from None
+    except OSError as exc:
+        raise file_failure(exc, "read") from None
     problems = check_corpus(corpus)
     if problems:
         raise CommandError(
@@ -269,7 +274,7 @@ def cmd_feed_build(args, settings: Settings, now: dt.datetime) -> str:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise file_failure(exc, "create") from None
+        raise CommandError(f"cannot create {out}: {exc.strerror}") from None
     site = site_for(settings)
     with _store(settings, now) as store:
         feeds = feeds_for(store, site, settings.feed_days, ensure_pick(store, site, now))

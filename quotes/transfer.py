@@ -119,7 +119,8 @@ def export_csv(records: Iterable[dict[str, Any]]) -> str:
     for row in rows:
         columns.extend(c for c in row if c not in columns)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    # RFC 4180 line ends: the csv module then quotes every cell holding a \r or a \n, so it reads back
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
@@ -404,11 +405,8 @@ def _check_header(header: Sequence[str] | None) -> None:
             raise ImportFileError(
                 f"column {name!r} is not a field of a quote (see the CSV columns in the README)", line=1
             )
-    missing = [c for c in ("id", "text", "speaker") if c not in seen]
-    if "source" not in seen and "source.id" not in seen:
-        missing.append("source")
-    if missing:
-        raise ImportFileError(f"the header lacks the column(s) {', '.join(missing)}", line=1)
+    if "id" not in seen:  # the others are needed for a new quote: each row says which it lacks
+        raise ImportFileError("the header has no id column (a minimal CSV: id,text,speaker,source)", line=1)
 
 
 def _depth(document: Any) -> int:
@@ -507,26 +505,34 @@ def parse_import(
             refused.append(error)
             continue
         quotes.append(quote)
-    for source in sources.values():
+    for source in list(sources.values()):
         if source.cites and source.cites not in sources and source.cites not in known_sources:
             refused.append(ImportFileError(f"source {source.id} cites unknown source {source.cites!r}"))
-    for quote in quotes:
-        for key, source_id in (("source", quote.source), ("cites", quote.cites)):
-            if source_id and source_id not in sources and source_id not in known_sources:
-                where = seen[quote.id]
-                line = records[where - 1][0]
-                refused.append(
-                    ImportFileError(
-                        f"no source has the id {source_id!r} (give its title and url in {key}.* columns, "
-                        "or add the source first)",
-                        where,
-                        key,
-                        line,
-                    )
+            del sources[source.id]
+    kept: list[Quote] = []
+    for quote in quotes:  # a quote's source and cites must exist: in the file or in the database
+        missing = [
+            (key, source_id)
+            for key, source_id in (("source", quote.source), ("cites", quote.cites))
+            if source_id and source_id not in sources and source_id not in known_sources
+        ]
+        for key, source_id in missing:
+            row = seen[quote.id]
+            refused.append(
+                ImportFileError(
+                    f"no source has the id {source_id!r} (give its title and url in {key}.* columns, "
+                    "or add the source first)",
+                    row,
+                    key,
+                    records[row - 1][0],
                 )
+            )
+        if not missing:
+            kept.append(quote)
+    refused.sort(key=lambda error: error.row or 0)
     if refused and not collect:
         raise refused[0]
-    return Parsed(tuple(sources.values()), tuple(quotes), tuple(refused))
+    return Parsed(tuple(sources.values()), tuple(kept), tuple(refused))
 
 
 def _parse_row(
