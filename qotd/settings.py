@@ -47,7 +47,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("ALLOW_PAID_BROADCAST", "false", "Use Telegram's paid broadcasts (up to 1000 messages/s)."),
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
     ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
-    ("LOG_LEVEL", "INFO", "Python logging level."),
+    ("LOG_LEVEL", "INFO", "Python logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."),
     (
         "IMPORT_MAX_BYTES",
         "10485760",
