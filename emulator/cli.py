@@ -6,13 +6,22 @@ import argparse
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 from .core import Emulator
 from .server import EmulatorServer
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument error is one line and exit status 2 (the `qotd` command's contract)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qotd emulator",
         description="Serve a local Telegram Bot API emulator (point the bot at it with base_url).",
     )
@@ -42,7 +51,10 @@ def announcement(url: str, token: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or an argument error (2, its line printed)
+        return int(exc.code or 0)
     emu = Emulator(seed=args.seed, limits={"enabled": not args.no_limits})
     if args.token:
         emu.authenticate(args.token)
@@ -53,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
     except OSError as exc:
-        print(f"emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(
+            f"qotd emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 1
     stop = threading.Event()
 

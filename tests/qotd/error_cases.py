@@ -223,6 +223,12 @@ ARGUMENTS = [
         "BOT_TOKEN is not set: there is nobody to deliver as",
     ),
     case(
+        "emulator --port not a number",
+        "emulator --port abc",
+        2,
+        "qotd emulator: argument --port: invalid int value: 'abc' (see `qotd emulator --help`)",
+    ),
+    case(
         "feed build --out not creatable",
         "feed build --out /proc/nope/feeds",
         2,
