@@ -326,7 +326,8 @@ class Parser(argparse.ArgumentParser):
     """argparse, with its errors as the contract's one line (exit status 2) instead of usage text."""
 
     def error(self, message: str) -> NoReturn:
-        raise Failure(f"{self.prog}: {message} (see `{self.prog} --help`)", USAGE)
+        where = f"{self.prog}: " if self.prog != "qotd" else ""  # main() adds "qotd: " to the rest
+        raise Failure(f"{where}{message} (see `{self.prog} --help`)", USAGE)
 
 
 def _port_arg(value: str) -> int:

@@ -123,12 +123,12 @@ SETTINGS = [
 ]
 
 ARGUMENTS = [
-    case("no command", "", 2, "qotd: the following arguments are required: COMMAND (see `qotd --help`)"),
+    case("no command", "", 2, "the following arguments are required: COMMAND (see `qotd --help`)"),
     case(
         "unknown command",
         "frobnicate",
         2,
-        "qotd: argument COMMAND: invalid choice: 'frobnicate' (choose from 'today', 'schedule', 'quotes', "
+        "argument COMMAND: invalid choice: 'frobnicate' (choose from 'today', 'schedule', 'quotes', "
         "'db', 'feed', 'serve', 'deliver', 'emulator') (see `qotd --help`)",
     ),
     case(
@@ -154,7 +154,7 @@ ARGUMENTS = [
         "today unknown option",
         "today --colour",
         2,
-        "qotd: unrecognized arguments: --colour (see `qotd --help`)",
+        "unrecognized arguments: --colour (see `qotd --help`)",
     ),
     case(
         "schedule --days 0",
@@ -462,6 +462,9 @@ def run(case_: Case, tmp: Path, base_env: dict[str, str], head: str) -> tuple[in
 
 def markdown() -> str:
     """Run every case on a fresh SQLite database; return the table of what each prints."""
+    import contextlib
+    import io
+    import shlex
     import tempfile
 
     from qotd.cli import main
@@ -471,7 +474,8 @@ def markdown() -> str:
         tmp = Path(name)
         make_files(tmp)
         env = {"DATA_DIR": str(tmp / "data"), "DATABASE_URL": f"sqlite:///{tmp / 'qotd.sqlite3'}"}
-        assert main(["db", "upgrade"], env) == 0
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["db", "upgrade"], env) == 0
         store = Store.connect(env["DATABASE_URL"])
         head = store.head_revision()
         store.close()
@@ -479,7 +483,7 @@ def markdown() -> str:
         for number, c in enumerate(CASES, 1):
             status, _, err = run(c, tmp, env, head)
             line = err.strip().replace(str(tmp), "$TMP").replace("|", "\\|")
-            variables = " ".join(f"{k}={v}" for k, v in c.env.items())
+            variables = " ".join(f"{k}={shlex.quote(v)}" for k, v in c.env.items())
             command = f"{variables} qotd {' '.join(c.argv)}".strip().replace("{tmp}", "$TMP")
             rows.append(f"| {number} | {c.name} | `{command}` | {status} | {line} |")
     return "\n".join(rows)
