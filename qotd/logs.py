@@ -80,7 +80,20 @@ class Demote(logging.Filter):
 
 
 class _Handler(logging.StreamHandler):
-    """The root handler `configure` installs (and replaces when it is called again)."""
+    """The root handler `configure` installs (and replaces when it is called again).
+
+    Without a stream of its own it writes to whatever `sys.stderr` is at each record (a test's
+    capture, a redirected stderr), never to a stream that has since been closed.
+    """
+
+    def __init__(self, stream: TextIO | None = None):
+        super().__init__(stream or sys.stderr)
+        self.follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.follow_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
 
 
 def configure(settings: Settings, stream: TextIO | None = None) -> Redactor:
@@ -90,7 +103,7 @@ def configure(settings: Settings, stream: TextIO | None = None) -> Redactor:
     """
     redact = Redactor(secrets_of(settings))
     level = logging.getLevelName(settings.log_level)
-    handler = _Handler(stream or sys.stderr)
+    handler = _Handler(stream)
     handler.setFormatter(RedactingFormatter(redact))
     handler.addFilter(Demote(level))
     root = logging.getLogger()
