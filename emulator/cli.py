@@ -6,13 +6,22 @@ import argparse
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 from .core import Emulator
 from .server import EmulatorServer
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument error is one line and exit status 2 (the `qotd` command's contract)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qotd emulator",
         description="Serve a local Telegram Bot API emulator (point the bot at it with base_url).",
     )
@@ -25,8 +34,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def announcement(url: str, token: str) -> list[str]:
+    """What the command prints once it listens: the lines to paste into the bot's environment
+    first (qotd's TELEGRAM_API_URL is the server's root: the bot adds /bot<token> itself), then
+    what other Bot API clients take."""
+    root = url.rstrip("/")
+    return [
+        "# paste into the environment of `qotd serve` (or `qotd deliver`):",
+        f"export TELEGRAM_API_URL={root}",
+        f"export BOT_TOKEN={token}",
+        "# for other clients (python-telegram-bot's base_url and base_file_url), and the control side:",
+        f"base_url={root}/bot",
+        f"base_file_url={root}/file/bot",
+        f"control={root}/_emulator/",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or an argument error (2, its line printed)
+        return int(exc.code or 0)
     emu = Emulator(seed=args.seed, limits={"enabled": not args.no_limits})
     if args.token:
         emu.authenticate(args.token)
@@ -37,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
     except OSError as exc:
-        print(f"emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(
+            f"qotd emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 1
     stop = threading.Event()
 
@@ -46,10 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        print(f"base_url={emu.base_url}", flush=True)
-        print(f"base_file_url={emu.file_base_url}", flush=True)
-        print(f"control={emu.url}/_emulator/", flush=True)
-        print(f"token={token}", flush=True)
+        for line in announcement(emu.url, token):
+            print(line, flush=True)
         while not stop.wait(0.5):
             pass
     finally:

@@ -5,33 +5,46 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
+import tomllib
+import traceback
+from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 
 from feed.published import ensure_pick, feeds_for, site_for
-from qotd.settings import ConfigError, Settings
+from qotd.errors import USAGE, WORLD, Failure, failure_of, file_failure
+from qotd.logs import Redactor, configure, secrets_from_env
+from qotd.settings import VARIABLES, Settings
 from quotes.corpus import CorpusError, check_corpus, load_corpus
 from quotes.curation import Draft, DraftError, NewSource, add_quote, add_source, check_draft
 from quotes.days import day_of, day_record, quote_of
 from quotes.documents import DocumentError, read_upload
 from quotes.model import Pick, Quote, Source
-from quotes.selection import NoQuoteError
-from quotes.store import CuratedChange, SchemaOutdated, Store
-from quotes.transfer import ImportFileError, export_csv, export_json, parse_import, pick_record
+from quotes.store import CuratedChange, Store
+from quotes.transfer import ImportFileError, export_csv, export_json, format_for, parse_import, pick_record
 from quotes.verification import sentence
 
 MAX_PREVIEW_DAYS = 3660
+FIRST_DATE = dt.date(1900, 1, 1)  # no quote is older; the day arithmetic needs room below
 
 
-class CommandError(Exception):
-    """A command cannot do what it was asked; the message says why."""
+class CommandError(Failure):
+    """A command cannot do what it was asked; the message says why (exit status 2 unless told).
+
+    A new subcommand raises it (or lets a known exception through: qotd/errors.py translates it).
+    """
 
 
 def _date_arg(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date as YYYY-MM-DD") from None
+    if day < FIRST_DATE:
+        raise argparse.ArgumentTypeError(f"{value!r} is before {FIRST_DATE}, the first day qotd knows")
+    return day
 
 
 def _days_arg(value: str) -> int:
@@ -59,9 +72,19 @@ def render_text(pick: Pick, source: Source, cites: Source | None) -> str:
     return "\n".join(lines)
 
 
+def connect(settings: Settings) -> Store:
+    """Connect to DATABASE_URL (creating the SQLite file's folder; a folder that cannot be made
+    is named with the settings that chose it)."""
+    try:
+        return Store.connect(settings.database_url)
+    except OSError as exc:
+        failure = file_failure(exc, "create the database's folder")
+        raise CommandError(f"{failure.line} (set by DATA_DIR or DATABASE_URL)") from None
+
+
 def open_store(settings: Settings, now: dt.datetime) -> Store:
     """Connect, bring the schema and the curated corpus up to date, and return the store."""
-    store = Store.connect(settings.database_url)
+    store = connect(settings)
     try:
         store.prepare(load_corpus(), now)
     except BaseException:
@@ -145,12 +168,17 @@ def cmd_quotes_show(args, settings: Settings, now: dt.datetime) -> str:
 
 
 def _check_corpus_file(path: Path | None) -> str:
-    corpus = load_corpus(path)
+    try:
+        corpus = load_corpus(path)
+    except CorpusError as exc:
+        raise CommandError(f"{path or 'the shipped corpus'}: {exc}") from None
+    except OSError as exc:
+        raise file_failure(exc, "read") from None
     problems = check_corpus(corpus)
     if problems:
         raise CommandError(
-            "\n".join(str(p) for p in problems)
-            + f"\n{len(problems)} problem(s) in {len(corpus.quotes)} quotes"
+            f"{len(problems)} problem(s) in {len(corpus.quotes)} quotes (listed above)",
+            report="\n".join(str(p) for p in problems),
         )
     documents = len({q.source for q in corpus.quotes})
     return f"{len(corpus.quotes)} quotes checked against {documents} documents: all verbatim"
@@ -171,10 +199,12 @@ def cmd_quotes_check(args, settings: Settings, now: dt.datetime) -> str:
         lines += [f"  {quote_id}: {reason}" for quote_id, reason in report.unverified]
     if not report.ok:
         lines += [f"FAILED {failure}" for failure in report.failures]
-        lines.append(
-            f"{len(report.failures)} problem(s): a quote shown as verified fails, or a document changed"
+        raise CommandError(
+            f"{len(report.failures)} problem(s) (listed above): a quote shown as verified fails, "
+            "or a document changed",
+            status=WORLD,  # the input is fine: what is served is not
+            report="\n".join(lines),
         )
-        raise CommandError("\n".join(lines))
     return "\n".join([*lines, "corpus file: " + _check_corpus_file(None)])
 
 
@@ -194,8 +224,12 @@ def cmd_quotes_add(args, settings: Settings, now: dt.datetime) -> str:
             checked = check_draft(store, draft, settings.today(now), now)
             quote = add_quote(store, checked, "cli", now, unverified=args.unverified)
         except DraftError as exc:
-            hint = " (--unverified saves it as unverified)" if checked_missing(exc) else ""
-            raise CommandError(f"{exc}\nnothing was saved{hint}") from None
+            # One line on stderr; where the text departs from the copy (several lines) on stdout.
+            first, _, details = str(exc).partition("\n")
+            hint = "; --unverified saves it as unverified" if checked_missing(exc) else ""
+            raise CommandError(
+                f"{first.rstrip(':')}; nothing was saved{hint}", report=details or None
+            ) from None
     return f"added {quote.id}: {verification_line(quote)}"
 
 
@@ -215,7 +249,7 @@ def cmd_sources_add(args, settings: Settings, now: dt.datetime) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+        raise file_failure(exc, "read") from None
     with _store(settings, now) as store:
         try:
             upload = read_upload(data, path.name, None, f"cli: {path.name}")
@@ -233,37 +267,83 @@ def cmd_sources_add(args, settings: Settings, now: dt.datetime) -> str:
     )
 
 
+def _format(path: Path, given: str | None, doing: str) -> str:
+    """The format `--format` gives, else the one the file's suffix says."""
+    fmt = given or format_for(path.name)
+    if fmt is None:
+        raise CommandError(
+            f"{path}: cannot tell the format from the suffix {path.suffix!r}; "
+            f"{doing} .json or .csv, or give --format"
+        )
+    return fmt
+
+
 def cmd_quotes_export(args, settings: Settings, now: dt.datetime) -> str:
+    output = Path(args.output) if args.output else None
+    fmt = _format(output, args.format, "name it") if output else (args.format or "json")
     with _store(settings, now) as store:
         records = [store.record(q) for q in store.quotes()]
-    text = export_json(records) if args.format == "json" else export_csv(records)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        return f"exported {len(records)} quotes to {args.output}"
-    return text.rstrip("\n")
+    text = export_json(records) if fmt == "json" else export_csv(records)
+    if output is None:
+        return text.rstrip("\n")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise file_failure(exc, "write") from None
+    return f"exported {len(records)} quotes to {output} as {fmt}"
+
+
+def read_import_file(path: Path, limit: int) -> bytes:
+    """Read an import file, refusing one over `limit` bytes before reading (and parsing) it."""
+    try:
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > limit:
+                raise CommandError(
+                    f"{path} is {size:,} bytes; IMPORT_MAX_BYTES allows {limit:,}: "
+                    "split the file or raise the limit"
+                )
+            data = file.read(limit + 1)  # a pipe or /proc file has no size: read one byte over
+    except OSError as exc:
+        raise file_failure(exc, "read") from None
+    if len(data) > limit:
+        raise CommandError(
+            f"{path} is over {limit:,} bytes (IMPORT_MAX_BYTES): split the file or raise the limit"
+        )
+    if not data.strip():
+        raise CommandError(f"{path} is empty: nothing to import")
+    return data
 
 
 def cmd_quotes_import(args, settings: Settings, now: dt.datetime) -> str:
     path = Path(args.file)
-    fmt = args.format or ("csv" if path.suffix.lower() == ".csv" else "json")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    fmt = _format(path, args.format, "name it")
+    data = read_import_file(path, settings.import_max_bytes)
     with _store(settings, now) as store:
         known = {s.id: s for s in store.sources()}
+        stored = {q.id: q for q in store.quotes()}
         try:
-            parsed = parse_import(data, fmt, settings.today(now), known)
-            counts = store.save(parsed.sources, parsed.quotes, "cli", now)
+            parsed = parse_import(data, fmt, settings.today(now), known, stored, collect=args.dry_run)
         except ImportFileError as exc:
             raise CommandError(f"{path}: {exc}; nothing was imported") from None
+        try:
+            counts = store.save(parsed.sources, parsed.quotes, "cli", now, dry_run=args.dry_run)
         except CuratedChange as exc:
             raise CommandError(f"{path}: row {exc.row(parsed.quotes)}: {exc}; nothing was imported") from None
-    return f"imported {path}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
+    summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+    if not args.dry_run:
+        return f"imported {path}: {summary}"
+    report = f"dry run of {path}: would be {summary}, {len(parsed.refused)} refused"
+    if parsed.refused:
+        raise CommandError(
+            f"{path}: {len(parsed.refused)} record(s) would be refused (listed above); nothing was imported",
+            report="\n".join([report, *(f"refused: {e}" for e in parsed.refused)]),
+        )
+    return report + "; nothing was written"
 
 
 def cmd_db_upgrade(args, settings: Settings, now: dt.datetime) -> str:
-    store = Store.connect(settings.database_url)
+    store = connect(settings)
     try:
         before, after = store.upgrade()
         report = store.load_corpus(load_corpus(), now)
@@ -274,13 +354,15 @@ def cmd_db_upgrade(args, settings: Settings, now: dt.datetime) -> str:
 
 
 def cmd_db_status(args, settings: Settings, now: dt.datetime) -> str:
-    store = Store.connect(settings.database_url)
+    store = connect(settings)
     try:
         current, head = store.schema_revision(), store.head_revision()
     finally:
         store.close()
     if current != head:
-        raise CommandError(f"schema at {current or '(empty)'}, code needs {head}: run `qotd db upgrade`")
+        raise CommandError(
+            f"schema at {current or '(empty)'}, code needs {head}: run `qotd db upgrade`", WORLD
+        )
     return f"schema at {head}: up to date"
 
 
@@ -300,7 +382,7 @@ def cmd_feed_build(args, settings: Settings, now: dt.datetime) -> str:
         try:
             write_atomically(out / name, body)
         except OSError as exc:
-            raise CommandError(f"cannot write {out / name}: {exc.strerror}") from None
+            raise file_failure(exc, "write") from None
     return f"wrote {', '.join(files)} to {out} (feeds served from {site.url})"
 
 
@@ -309,9 +391,9 @@ def cmd_serve(args, settings: Settings, now: dt.datetime) -> str:
 
     store = open_store(settings, now)  # upgrades an embedded SQLite database, loads the corpus
     try:
-        run(settings, store)
+        run(settings, store, host=args.host, port=args.port or settings.port)
     except ServeError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc), WORLD) from None
     return ""
 
 
@@ -339,9 +421,72 @@ class _store:
         self.store.close()
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors as the contract's one line (exit status 2) instead of usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        where = f"{self.prog}: " if self.prog != "qotd" else ""  # main() adds "qotd: " to the rest
+        raise Failure(f"{where}{message} (see `{self.prog} --help`)", USAGE)
+
+
+def _port_arg(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port from 1 to 65535")
+    return int(value)
+
+
+def _count_arg(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
+
+
+def _positive_arg(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
+    return number
+
+
+def _instant_arg(value: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO time such as 2026-11-23T09:00:00+00:00"
+        ) from None
+
+
+def environment_help() -> str:
+    """The environment variables, as `qotd serve --help` lists them (from settings.VARIABLES)."""
+    width = max(len(name) for name, _, _ in VARIABLES)
+    lines = ["environment variables (read once at start; see the README's configuration table):"]
+    lines += [f"  {name:<{width}}  {meaning} Default: {default}." for name, default, meaning in VARIABLES]
+    return "\n".join(lines)
+
+
+def version() -> str:
+    """The installed distribution's version, or (run from a checkout) the one pyproject.toml says."""
+    try:
+        return metadata.version("qotd")
+    except metadata.PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown (neither installed nor in a checkout)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="qotd", description="Quote of the day: curated, source-checked quotes for Telegram and feeds."
+    )
+    parser.add_argument("--version", action="version", version=f"qotd {version()}")
+    parser.add_argument(
+        "-v", "--debug", action="store_true", help="on an error, show the traceback above its one line"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -388,12 +533,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qadd.set_defaults(handler=cmd_quotes_add)
     qexport = qsub.add_parser("export", help="export every quote with its provenance")
-    qexport.add_argument("--format", choices=("json", "csv"), default="json")
-    qexport.add_argument("-o", "--output", help="write to this file instead of standard output")
+    qexport.add_argument(
+        "--format", choices=("json", "csv"), help="default: from the output file's suffix (json to stdout)"
+    )
+    qexport.add_argument("-o", "--output", help="write to this file (.json or .csv) instead of stdout")
     qexport.set_defaults(handler=cmd_quotes_export)
-    qimport = qsub.add_parser("import", help="import quotes from a JSON or CSV export (all or nothing)")
+    qimport = qsub.add_parser("import", help="import quotes from a JSON or CSV file (all or nothing)")
     qimport.add_argument("file")
     qimport.add_argument("--format", choices=("json", "csv"), help="default: from the file's suffix")
+    qimport.add_argument(
+        "--dry-run", action="store_true", help="say what would be added, updated and refused; write nothing"
+    )
     qimport.set_defaults(handler=cmd_quotes_import)
 
     sources = sub.add_parser("sources", help="sources and their held copies")
@@ -420,9 +570,15 @@ def build_parser() -> argparse.ArgumentParser:
     fbuild.add_argument("--out", required=True, help="folder to write the three files to")
     fbuild.set_defaults(handler=cmd_feed_build)
 
-    sub.add_parser("serve", help="run the site, the feeds, the bot and the scheduler").set_defaults(
-        handler=cmd_serve
+    serve = sub.add_parser(
+        "serve",
+        help="run the site, the feeds, the bot and the scheduler",
+        epilog=environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=_port_arg, help="port to bind (default: $PORT, else 8000)")
+    serve.set_defaults(handler=cmd_serve)
 
     deliver = sub.add_parser(
         "deliver", help="catch up and deliver what is due (--once), or run the scheduler"
@@ -430,10 +586,14 @@ def build_parser() -> argparse.ArgumentParser:
     mode = deliver.add_mutually_exclusive_group(required=True)
     mode.add_argument("--once", action="store_true", help="become leader, deliver what is due, exit")
     mode.add_argument("--serve", action="store_true", help="run the scheduler until SIGTERM")
-    deliver.add_argument("--now", type=dt.datetime.fromisoformat, help="pretend the clock starts here (ISO)")
-    deliver.add_argument("--rate", type=float, help="messages/second to pace at (default: the limit × 0.99)")
-    deliver.add_argument("--concurrency", type=int, help="requests in flight at most")
-    deliver.add_argument("--standby-poll", type=float, default=5.0, help="seconds between leadership tries")
+    deliver.add_argument("--now", type=_instant_arg, help="pretend the clock starts here (ISO)")
+    deliver.add_argument(
+        "--rate", type=_positive_arg, help="messages/second to pace at (default: the limit × 0.99)"
+    )
+    deliver.add_argument("--concurrency", type=_count_arg, help="requests in flight at most")
+    deliver.add_argument(
+        "--standby-poll", type=_positive_arg, default=5.0, help="seconds between leadership tries"
+    )
     deliver.set_defaults(handler=cmd_deliver)
 
     emu = sub.add_parser(
@@ -445,24 +605,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unexpected(exc: BaseException) -> Failure:
+    """What nobody foresaw: still one line (status 1), and the way to the traceback."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else "no message"
+    return Failure(
+        f"unexpected {type(exc).__name__}: {message} (a bug: run again with --debug, report the traceback)",
+        WORLD,
+    )
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe (`qotd today --json | head`): send what is left of stdout nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (a test's capture)
+        pass
+
+
 def main(
     argv: list[str] | None = None, env: dict[str, str] | None = None, now: dt.datetime | None = None
 ) -> int:
-    """Run a `qotd` command; tests pass the environment and the time in."""
+    """Run a `qotd` command; tests pass the environment and the time in.
+
+    The error contract (qotd/errors.py): any failure is one line on stderr, `qotd: …`, and exit
+    status 2 (usage, input) or 1 (the world); -v/--debug shows the traceback above it.
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["emulator"]:  # its own options (argparse's REMAINDER drops a leading --help)
         from emulator.cli import main as emulator_main
 
         return emulator_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    debug = "-v" in argv or "--debug" in argv
+    redact = Redactor(secrets_from_env(os.environ if env is None else env))
     try:
+        args = build_parser().parse_args(argv)
         settings = Settings.from_env(env)
+        redact = configure(settings)
         output = args.handler(args, settings, now or settings.now())
-    except (CommandError, ConfigError, CorpusError, SchemaOutdated, NoQuoteError) as exc:
-        print(f"qotd: {exc}", file=sys.stderr)
+        if output:
+            print(output, flush=True)
+    except BrokenPipeError:  # the reader went away (`| head`): nothing to say to anyone
+        _quiet_stdout()
         return 1
-    if output:
-        print(output)
+    except KeyboardInterrupt:
+        print("qotd: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        failure = failure_of(exc) or unexpected(exc)
+        if debug:
+            print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+        if failure.report:
+            print(redact(failure.report), flush=True)
+        line = redact(failure.line)
+        print(line if line.startswith("qotd ") else f"qotd: {line}", file=sys.stderr)
+        return failure.status
     return 0
 
 

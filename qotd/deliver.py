@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import logging
 import os
 import signal
 
@@ -78,8 +77,5 @@ def deliver(args: argparse.Namespace, settings: Settings) -> None:
     clock = shifted_clock(args.now)
     # PTB 22 warns each time it builds a RetryAfter unless told to use timedelta already.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Logging is set up by the command (qotd/logs.py): redacted, httpx's chatter below INFO.
     asyncio.run(_run(args, settings, clock))

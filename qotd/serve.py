@@ -102,14 +102,16 @@ def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], A
     return build_site(settings, store, telegram=telegram, services=services), services, telegram
 
 
-async def serve(settings: Settings, store: Store, host: str = "0.0.0.0") -> None:
-    """Serve until SIGTERM or SIGINT."""
+async def serve(settings: Settings, store: Store, host: str = "0.0.0.0", port: int | None = None) -> None:
+    """Serve until SIGTERM or SIGINT (on `port`, default PORT)."""
     app, _, _ = build(settings, store)
+    port = port or settings.port
     config = uvicorn.Config(
         app,
         host=host,
-        port=settings.port,
+        port=port,
         lifespan="on",
+        log_config=None,  # uvicorn's loggers go through the one redacting handler (qotd/logs.py)
         log_level=settings.log_level.lower(),
         access_log=settings.log_level in ("DEBUG", "INFO"),
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
@@ -118,14 +120,16 @@ async def serve(settings: Settings, store: Store, host: str = "0.0.0.0") -> None
     server = _Server(config)
     await server.serve()
     if not server.started:
-        raise ServeError(f"the web process did not start on port {settings.port} (see the log above)")
+        raise ServeError(f"the web process did not start on {host}:{port} (see the log above)")
 
 
-def run(settings: Settings, store: Store) -> None:
-    """Run `qotd serve` in a new event loop, closing the store at the end."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def run(settings: Settings, store: Store, host: str = "0.0.0.0", port: int | None = None) -> None:
+    """Run `qotd serve` in a new event loop, closing the store at the end.
+
+    Logging is set up by the command (qotd/logs.py: one redacting handler at the root).
+    """
     try:
-        asyncio.run(serve(settings, store))
+        asyncio.run(serve(settings, store, host, port))
     finally:
         store.close()
     log.info("stopped")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
 
 from quotes.dates import parse_time_of_day
 
@@ -47,7 +52,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("ALLOW_PAID_BROADCAST", "false", "Use Telegram's paid broadcasts (up to 1000 messages/s)."),
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
     ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
-    ("LOG_LEVEL", "INFO", "Python logging level."),
+    ("LOG_LEVEL", "INFO", "Python logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."),
     (
         "CHANNEL_FORMAT",
         "text",
@@ -65,6 +70,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "(none)",
         "Folder where the scheduler keeps rss.xml, atom.xml and feed.json, rewritten atomically "
         "when they change (for a static host or a CDN).",
+    ),
+    (
+        "IMPORT_MAX_BYTES",
+        "10485760",
+        "Largest import file (bytes, 10 MB) `qotd quotes import` and Telegram /import take; "
+        "checked before parsing.",
     ),
 )
 
@@ -99,6 +110,7 @@ class Settings:
     channel_format: str  # "text" or "card"
     edit_sent: str  # "channels", "all" or "none"
     feed_dir: Path | None
+    import_max_bytes: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,16 +127,16 @@ class Settings:
             return value
 
         data_dir = Path(need("DATA_DIR"))
-        public_url = (get("PUBLIC_URL") or "").rstrip("/") or None
+        public_url = _url(raw, "PUBLIC_URL").rstrip("/") if (raw := get("PUBLIC_URL")) else None
         return cls(
             data_dir=data_dir,
-            database_url=need("DATABASE_URL").replace("$DATA_DIR", str(data_dir)),
+            database_url=_database(need("DATABASE_URL").replace("$DATA_DIR", str(data_dir)), "DATABASE_URL"),
             timezone=_zone(need("TIMEZONE"), "TIMEZONE"),
             publish_time=_time(need("PUBLISH_TIME"), "PUBLISH_TIME"),
-            bot_token=get("BOT_TOKEN"),
+            bot_token=_token(get("BOT_TOKEN"), "BOT_TOKEN"),
             public_url=public_url,
-            webhook_secret=get("WEBHOOK_SECRET"),
-            telegram_api_url=need("TELEGRAM_API_URL").rstrip("/"),
+            webhook_secret=_secret(get("WEBHOOK_SECRET"), "WEBHOOK_SECRET"),
+            telegram_api_url=_api_url(need("TELEGRAM_API_URL"), "TELEGRAM_API_URL"),
             admin_ids=frozenset(_ints(get("ADMIN_IDS"), "ADMIN_IDS")),
             channel_ids=tuple(_chats(get("CHANNEL_IDS"), "CHANNEL_IDS")),
             port=_int(need("PORT"), "PORT", 1, 65535),
@@ -132,11 +144,24 @@ class Settings:
             allow_paid_broadcast=_bool(need("ALLOW_PAID_BROADCAST"), "ALLOW_PAID_BROADCAST"),
             retry_uncertain=_bool(need("RETRY_UNCERTAIN"), "RETRY_UNCERTAIN"),
             feed_days=_int(need("FEED_DAYS"), "FEED_DAYS", 1, 3660),
-            log_level=need("LOG_LEVEL").upper(),
+            log_level=_level(need("LOG_LEVEL"), "LOG_LEVEL"),
             channel_format=_channel_format(need("CHANNEL_FORMAT"), public_url),
             edit_sent=_choice(need("EDIT_SENT"), "EDIT_SENT", ("channels", "all", "none")),
-            feed_dir=Path(feed_dir) if (feed_dir := get("FEED_DIR")) else None,
+            feed_dir=_folder(get("FEED_DIR"), "FEED_DIR"),
+            import_max_bytes=_int(need("IMPORT_MAX_BYTES"), "IMPORT_MAX_BYTES", 1, 2**40),
         )
+
+    def secrets(self) -> dict[str, str]:
+        """Return every secret these settings hold, by the name a log may show instead of it."""
+        found: dict[str, str] = {}
+        if self.bot_token:
+            found["BOT_TOKEN"] = self.bot_token
+        if self.webhook_secret:
+            found["WEBHOOK_SECRET"] = self.webhook_secret
+        password = sa.engine.make_url(self.database_url).password
+        if password:
+            found["DATABASE_URL password"] = str(password)
+        return found
 
     def now(self) -> dt.datetime:
         """Return the current time (the one place the clock is read for commands)."""
@@ -151,6 +176,81 @@ def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
     if value.lower() not in choices:
         raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
     return value.lower()
+
+
+# Telegram's tokens: the bot's numeric id, a colon, and 35 characters of A-Z a-z 0-9 _ -.
+TOKEN_PATTERN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,64}")
+# Telegram's rule for a webhook's secret_token: 1-256 characters of A-Z a-z 0-9 _ -.
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DATABASES = ("sqlite", "postgresql")
+
+
+def _url(value: str, name: str) -> str:
+    """An absolute http(s) URL: a scheme, a host, no spaces."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ConfigError(
+            f"{name}={value!r} is not an absolute http(s) URL; write it as https://host[:port][/path]"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name}={value!r} must not have a query or fragment; write the base URL only")
+    return value
+
+
+def _api_url(value: str, name: str) -> str:
+    url = _url(value, name).rstrip("/")
+    path = urlsplit(url).path
+    if path.endswith("/bot") or re.search(r"/bot[0-9]+:", path):
+        root = url[: url.rindex("/bot")]
+        raise ConfigError(
+            f"{name}={value!r} ends in the /bot path the bot adds itself (with the token); "
+            f"write {name}={root or 'https://api.telegram.org'}"
+        )
+    return url
+
+
+def _token(value: str | None, name: str) -> str | None:
+    if value is not None and not TOKEN_PATTERN.fullmatch(value):
+        # The value is a secret, wrong or not: the message never shows it.
+        raise ConfigError(
+            f"{name} is not a bot token: @BotFather gives one as <digits>:<35 letters, digits, _ or ->"
+        )
+    return value
+
+
+def _secret(value: str | None, name: str) -> str | None:
+    if value is not None and not SECRET_PATTERN.fullmatch(value):
+        raise ConfigError(f"{name} must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+    return value
+
+
+def _level(value: str, name: str) -> str:
+    level = value.upper()
+    if level not in LEVELS:
+        raise ConfigError(f"{name}={value!r} is not a log level: use one of {', '.join(LEVELS)}")
+    assert isinstance(logging.getLevelName(level), int)
+    return level
+
+
+def _database(value: str, name: str) -> str:
+    """A URL of a database qotd can use: SQLite or PostgreSQL (as SQLAlchemy or a platform writes it)."""
+    try:
+        url = sa.engine.make_url(value)
+    except sa.exc.ArgumentError:
+        raise ConfigError(
+            f"{name} is not a database URL; write sqlite:///path/to/file.sqlite3 "
+            "or postgresql://user:password@host:5432/name"
+        ) from None
+    backend = {"postgres": "postgresql"}.get(url.get_backend_name(), url.get_backend_name())
+    if backend not in DATABASES:
+        raise ConfigError(f"{name} names a {backend} database; qotd runs on sqlite:///… or postgresql://…")
+    driver = url.drivername.partition("+")[2]  # (get_driver_name would import the dialect)
+    if backend == "postgresql" and driver and driver != "psycopg":
+        raise ConfigError(f"{name} asks for the {driver} driver; qotd uses psycopg 3: write postgresql://…")
+    if backend == "sqlite" and not url.database:
+        raise ConfigError(f"{name} names no SQLite file; write sqlite:///path/to/file.sqlite3")
+    return value
 
 
 def _zone(value: str, name: str) -> ZoneInfo:
@@ -185,6 +285,16 @@ def _float(value: str, name: str) -> float:
     if number < 0:
         raise ConfigError(f"{name}={value!r} must not be negative")
     return number
+
+
+def _folder(value: str | None, name: str) -> Path | None:
+    """A folder the service writes into: it may not exist yet, but it must not be a file."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name}={value!r} is a file, not a folder; name a folder to write into")
+    return path
 
 
 def _channel_format(value: str, public_url: str | None) -> str:

@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from pathlib import PurePath
 from typing import Any
 
 from telegram import InputFile, Update
@@ -46,7 +45,7 @@ from quotes.curation import (
 from quotes.days import day_of
 from quotes.selection import NoQuoteError
 from quotes.store import CuratedChange, NotFound
-from quotes.transfer import ImportFileError, export_csv, export_json, parse_import
+from quotes.transfer import ImportFileError, export_csv, export_json, format_for, parse_import
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,6 @@ ADMIN_COMMANDS = (
 )
 REFUSED = "That command is for the service's admins; nothing was changed."
 MAX_UPCOMING = 31
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
 STATS_DAYS = 7
 LISTED_SOURCES = 40  # what fits one message
 STATUSES = ("sent", "pending", "sending", "uncertain", "failed", "blocked", "migrated", "skipped")
@@ -355,9 +353,8 @@ async def document_command(update: Update, context: Context) -> None:
 
 
 def _format_of(file_name: str | None, mime_type: str | None) -> str | None:
-    suffix = PurePath(file_name or "").suffix.casefold()
-    if suffix in (".json", ".csv"):
-        return suffix[1:]
+    if fmt := format_for(file_name or ""):
+        return fmt
     if mime_type in ("application/json", "text/json"):
         return "json"
     if mime_type in ("text/csv", "application/csv"):
@@ -405,12 +402,21 @@ async def import_document(update: Update, context: Context) -> None:
     if fmt is None:
         await _problem(update, context, f"{doc.file_name or 'The file'} is neither .json nor .csv")
         return
-    data = await documents.fetch(update, context, MAX_IMPORT_BYTES)
+    limit = settings(context).import_max_bytes
+    too_big = f"{doc.file_name or 'The file'} is over {limit:,} bytes (IMPORT_MAX_BYTES); split it"
+    if doc.file_size is not None and doc.file_size > limit:  # refused before it is downloaded
+        await _problem(update, context, too_big)
+        return
+    data = await documents.fetch(update, context, limit)
     if data is None:
         return
+    if len(data) > limit:  # Telegram did not say its size: refused before it is parsed
+        await _problem(update, context, too_big)
+        return
     known = {s.id: s for s in store(context).sources()}
+    stored = {q.id: q for q in store(context).quotes()}
     try:
-        parsed = parse_import(data, fmt, today(context), known)
+        parsed = parse_import(data, fmt, today(context), known, stored)
         check_import(parsed.quotes, parsed.sources)
     except ImportFileError as exc:
         await reply(

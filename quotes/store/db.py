@@ -390,6 +390,7 @@ class Store:
         action: str = "import",
         documents: Iterable[Document] = (),
         why: str | None = None,
+        dry_run: bool = False,
     ) -> dict[str, int]:
         """Add or update sources, their documents and quotes in one transaction, as an admin's change.
 
@@ -398,7 +399,8 @@ class Store:
         are left alone. Every quote written gets its verification decided against its source's
         held copy. A curated quote's text, speaker and source are the corpus file's: a change to
         them, or a new quote calling itself curated, raises CuratedChange and writes nothing.
-        Every change goes to the audit log.
+        Every change goes to the audit log. With dry_run, the same transaction is rolled back
+        at the end: the counts say what would have changed, nothing has.
         """
         counts = {"added": 0, "updated": 0, "unchanged": 0}
         with self.write() as conn:
@@ -464,6 +466,10 @@ class Store:
                 published = sa.select(t.daily_picks.c.date).where(t.daily_picks.c.quote_id == quote.id)
                 if conn.execute(published.limit(1)).first() is not None:
                     self._correct(conn, now, actor, quote.id, changed, why or f"{action} by an admin")
+            if dry_run:
+                transaction = conn.get_transaction()
+                assert transaction is not None, "inside write(): a transaction is open"
+                transaction.rollback()
         return counts
 
     # --- documents and the check -----------------------------------------------------------

@@ -157,8 +157,13 @@ def test_command_line_serves_until_sigterm():
     )
     try:
         assert proc.stdout is not None
-        lines = dict(proc.stdout.readline().strip().split("=", 1) for _ in range(4))
-        token = lines["token"]
+        printed = [proc.stdout.readline().strip() for _ in range(7)]
+        # the lines to paste (`export NAME=value`), then the other clients' (`name=value`)
+        lines = dict(
+            line.removeprefix("export ").split("=", 1) for line in printed if not line.startswith("#")
+        )
+        token = lines["BOT_TOKEN"]
+        assert lines["TELEGRAM_API_URL"] + "/bot" == lines["base_url"]
         r = httpx.post(f"{lines['base_url']}{token}/getMe", trust_env=False)
         assert r.json()["result"]["id"] == int(token.split(":")[0])
         proc.send_signal(signal.SIGTERM)

@@ -202,7 +202,7 @@ def test_feed_build_into_a_file_says_what_is_wrong(qotd, tmp_path):
     blocker = tmp_path / "taken"
     blocker.write_text("not a folder")
     code, _, err = qotd("feed", "build", "--out", str(blocker))
-    assert code == 1 and "cannot create" in err
+    assert (code, err) == (2, f"qotd: cannot create {blocker}: File exists\n")
 
 
 def test_a_quote_marked_up_as_html_is_escaped_in_the_feeds(week_store, database_url):

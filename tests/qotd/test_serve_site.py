@@ -38,8 +38,8 @@ def test_serve_refuses_a_bad_setting_with_its_name(tmp_path):
     process = Served(tmp_path, {"PORT": "not-a-port"})
     try:
         code = process.process.wait(timeout=30)
-        assert code == 1
-        assert "PORT='not-a-port' is not a whole number" in process.text()
+        assert code == 2
+        assert process.text() == "qotd: PORT='not-a-port' is not a whole number\n"
     finally:
         process.close()
 

@@ -115,10 +115,10 @@ def test_qotd_quotes_check_fails_on_a_quote_with_one_character_changed(qotd, tmp
     path = tmp_path / "corpus" / "corpus.toml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("feel vulnerable.", "feel vulnerable!", 1), encoding="utf-8")
-    code, _, err = qotd("quotes", "check", "--corpus", str(path))
-    assert code == 1
-    assert "sb-02: text departs from 000_19d2d4881eae016f.txt" in err
-    assert "1 problem(s) in 20 quotes" in err
+    code, out, err = qotd("quotes", "check", "--corpus", str(path))
+    assert code == 2
+    assert "sb-02: text departs from 000_19d2d4881eae016f.txt" in out  # the report, on stdout
+    assert err == "qotd: 1 problem(s) in 20 quotes (listed above)\n"
 
 
 def test_a_malformed_corpus_names_the_record_and_field():

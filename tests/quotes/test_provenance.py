@@ -111,7 +111,7 @@ def test_an_import_that_changes_curated_text_is_refused_and_changes_nothing(stor
         path = tmp_path / f"{field}.csv"
         path.write_bytes(csv_row(store, "fp-01", **{field: value}))
         code, out, err = qotd("quotes", "import", str(path))
-        assert (code, out) == (1, "")
+        assert (code, out) == (2, "")  # bad input: the error contract's status 2
         assert err == (
             f"qotd: {path}: row 1: quote fp-01: field {field!r}: it is curated: its {field} is the "
             "corpus file's and is never changed here (hide it and add a corrected quote instead); "
@@ -127,7 +127,7 @@ def test_a_made_up_row_calling_itself_curated_is_refused(store, qotd, tmp_path):
     path = tmp_path / "fake.json"
     path.write_text(json.dumps({"quotes": [record]}))
     code, _, err = qotd("quotes", "import", str(path))
-    assert code == 1
+    assert code == 2
     assert "row 1: quote fp-99: field 'origin': it calls itself curated, but it is not in the corpus" in err
     assert rows(store) == before and store.quote("fp-99") is None
 
@@ -140,7 +140,7 @@ def test_an_import_that_changes_a_curated_source_is_refused(store, qotd, tmp_pat
     path.write_text(json.dumps([record]))
     code, _, err = qotd("quotes", "import", str(path))
     assert (code, err) == (
-        1,
+        2,
         f"qotd: {path}: row 1: source cfr-same-boat: field 'url': it is curated: it is the corpus file's "
         "and is never changed here; nothing was imported\n",
     )
@@ -201,12 +201,12 @@ def test_a_source_brought_on_the_command_line_and_a_quote_located_in_it(store, q
 
     before = rows(store)
     code, out, err = qotd("quotes", "add", "--text", NEAR_MISS, *common)
-    assert (code, out) == (1, "")
-    assert err.startswith(
+    assert code == 2 and out.startswith("  quote:")  # where it departs, on stdout
+    assert err == (
         f"qotd: text: it is not in the source's copy: text departs from {document.id} after 50 matching "
-        "characters (paragraph 3, document character 138):\n"
+        "characters (paragraph 3, document character 138); nothing was saved; --unverified saves it "
+        "as unverified\n"
     )
-    assert err.endswith("nothing was saved (--unverified saves it as unverified)\n")
     assert rows(store) == before
     code, out, _ = qotd("quotes", "add", "--text", NEAR_MISS, *common, "--unverified")
     unverified_id = out.split()[1].rstrip(":")
@@ -229,12 +229,12 @@ def test_a_bad_file_or_a_taken_id_stores_nothing(store, qotd, tmp_path):
     pdf = tmp_path / "talk.pdf"
     pdf.write_bytes(b"%PDF-1.7")
     code, _, err = qotd("sources", "add", str(pdf), "--title", "A talk")
-    assert code == 1 and err.startswith(f"qotd: {pdf}: PDF is not taken")
+    assert code == 2 and err.startswith(f"qotd: {pdf}: PDF is not taken")
     page = tmp_path / "p.html"
     page.write_bytes(PAGE)
     code, _, err = qotd("sources", "add", str(page), "--id", "cfr-same-boat")
     assert (code, err) == (
-        1,
+        2,
         f"qotd: {page}: id: there is already a source cfr-same-boat; nothing was stored\n",
     )
     assert rows(store) == before
@@ -248,14 +248,16 @@ def test_text_changed_with_plain_sql_fails_the_check_and_reads_unverified(store,
         conn.execute(t.quotes.update().where(t.quotes.c.id == "sb-02").values(text="Made up words."))
     assert store.quote("sb-02").verification.reason == "changed"
     code, out, err = qotd("quotes", "check")
-    assert (code, out) == (1, "")
-    assert err.splitlines() == [
-        "qotd: database: 19 of 20 quotes verified against their held documents; 2 documents held",
+    assert code == 1  # the world: what is served fails its check
+    assert out.splitlines() == [
+        "database: 19 of 20 quotes verified against their held documents; 2 documents held",
         "unverified (1):",
         "  sb-02: stored as verified, but its text or source changed after it was checked",
         "FAILED quote sb-02: stored as verified, but its text or source changed after it was checked",
-        "1 problem(s): a quote shown as verified fails, or a document changed",
     ]
+    assert err == (
+        "qotd: 1 problem(s) (listed above): a quote shown as verified fails, or a document changed\n"
+    )
     app = create_app(settings_for(database_url), store, clock=lambda: NOW, version_ttl=0)
     with TestClient(app, base_url=SITE) as client:
         html = client.get("/q/sb-02").text
@@ -271,9 +273,9 @@ def test_a_documents_bytes_changed_fail_the_check(store, qotd):
             .where(t.documents.c.id == "000_19d2d4881eae016f.txt")
             .values(data=b"Somebody else's page.")
         )
-    code, _, err = qotd("quotes", "check")
+    code, out, _ = qotd("quotes", "check")
     assert code == 1
-    failures = [line for line in err.splitlines() if line.startswith("FAILED")]
+    failures = [line for line in out.splitlines() if line.startswith("FAILED")]
     assert failures[0] == "FAILED document 000_19d2d4881eae016f.txt: its bytes no longer match its sha256"
     # every quote checked against it fails with it; the other document's quotes hold
     failed = {line.split()[2].rstrip(":") for line in failures[1:]}
