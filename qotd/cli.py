@@ -228,7 +228,7 @@ def cmd_quotes_add(args, settings: Settings, now: dt.datetime) -> str:
             first, _, details = str(exc).partition("\n")
             hint = "; --unverified saves it as unverified" if checked_missing(exc) else ""
             raise CommandError(
-                f"{first.rstrip(':')}; nothing was saved{hint}", report=details or None
+                f"{first.rstrip(':')}; nothing was saved{hint}", report=details
             ) from None
     return f"added {quote.id}: {verification_line(quote)}"
 
