@@ -29,6 +29,7 @@ from bot.handlers import add, admins, readers
 from bot.handlers.common import Context
 from bot.limits import TELEGRAM, LimitSettings
 from bot.messages import ANOTHER
+from bot.persistence import Expiry, PersistentApplication, StorePersistence
 from bot.replies import REPLY, ReplyLimiter, UserThrottle
 from quotes.store import Store
 
@@ -157,13 +158,17 @@ def build_application(
     request: the network layer (tests pass their own); updater: False when updates arrive
     through the web process's webhook endpoint instead of long polling; limits: the reply
     rate limits (default: inside Telegram's); clock: the current time (default: settings.now).
-    The command menus are registered when the application initializes.
+    The command menus are registered when the application initializes. User data, chat data
+    and the /add conversation live in the store (bot/persistence.py).
     """
     if not settings.bot_token:
         raise ValueError("BOT_TOKEN is not set: Telegram is off")
     limits = limits or LimitSettings()
+    clock = clock or settings.now
     builder = (
         ApplicationBuilder()
+        .application_class(PersistentApplication)
+        .persistence(StorePersistence(store, clock))
         .token(settings.bot_token)
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
@@ -179,6 +184,8 @@ def build_application(
     application = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["store"] = store
-    application.bot_data["clock"] = clock or settings.now
+    application.bot_data["clock"] = clock
+    assert isinstance(application, PersistentApplication)
+    application.expiry = {add.NAME: Expiry(forget=[add.DRAFT], message=add.DRAFT_DROPPED)}
     register_handlers(application, limits)
     return application

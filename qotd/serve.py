@@ -22,6 +22,7 @@ from telegram.ext import Application
 
 from bot.app import bot_username, build_application
 from bot.runner import TelegramService
+from bot.updates import UpdatesSeen
 from bot.webhook import webhook_route, webhook_secret
 from feed.site import Service, create_app
 from qotd.scheduler import scheduler_service
@@ -61,7 +62,7 @@ def build_site(
         settings,
         store,
         services=services,
-        routes=[webhook_route(telegram, secret)],
+        routes=[webhook_route(telegram, secret, UpdatesSeen(store))],
         health={"telegram": "on" if telegram is not None else "off"},
         bot_username=lambda: bot_username(telegram),
         clock=clock,

@@ -51,9 +51,17 @@ log = logging.getLogger(__name__)
 (TEXT, SPEAKER, SOURCE, SOURCE_TITLE, SOURCE_URL, SOURCE_PUBLISHER, SOURCE_DATE, DATE, TOPICS, CONFIRM) = (
     range(10)
 )
-DRAFT, CHECKED = "add_draft", "add_checked"
+DRAFT = "add_draft"
+# The draft lives in user_data, which bot/persistence.py keeps in the database with the
+# conversation's step: an /add continues after a restart, on any replica. One left for a day
+# is dropped when its admin comes back, and they are told:
+DRAFT_DROPPED = (
+    "Your unfinished /add (last answer on {day}) was more than a day old and has been dropped: "
+    "nothing was saved. /add starts again."
+)
 NEW, SKIP, SAVE, CANCEL, UNKNOWN = "New source", "-", "Save", "Cancel", "unknown"
 LISTED_SOURCES = 8
+NAME = "add"  # the conversation's name in the database (bot/persistence.py)
 
 FORM_KEYS = {
     "text": "text",
@@ -103,7 +111,6 @@ def _new_source(context: Context) -> NewSource:
 
 def _end(context: Context) -> int:
     _user_data(context).pop(DRAFT, None)
-    _user_data(context).pop(CHECKED, None)
     return ConversationHandler.END
 
 
@@ -311,10 +318,15 @@ def _check_length(checked: Checked) -> None:
         )
 
 
+def _checked(context: Context) -> Checked:
+    checked = check_draft(store(context), _draft(context), today(context))
+    _check_length(checked)
+    return checked
+
+
 async def preview(update: Update, context: Context) -> int:
     try:
-        checked = check_draft(store(context), _draft(context), today(context))
-        _check_length(checked)
+        checked = _checked(context)
     except DraftError as exc:
         if exc.field != "text":
             await reply(
@@ -323,7 +335,6 @@ async def preview(update: Update, context: Context) -> int:
             return _end(context)
         await _wrong(update, context, exc, "Send a shorter text (the other answers are kept), or /cancel.")
         return TEXT
-    _user_data(context)[CHECKED] = checked
     message = quote_message(checked.quote, checked.source, checked.cites, "Preview")
     await reply(update, context, message.html, message.markup)
     await reply(update, context, "Save this quote?", _keyboard([SAVE, CANCEL]))
@@ -338,7 +349,8 @@ async def confirm(update: Update, context: Context) -> int:
         await reply(update, context, "Tap Save or Cancel.", _keyboard([SAVE, CANCEL]))
         return CONFIRM
     try:
-        quote = add_quote(store(context), _user_data(context)[CHECKED], actor(update), now(context))
+        # Checked again: the draft is what is stored (and the store may have changed since).
+        quote = add_quote(store(context), _checked(context), actor(update), now(context))
     except DraftError as exc:
         await reply(update, context, f"{e(exc)}. Nothing was saved.", ReplyKeyboardRemove())
         return _end(context)
@@ -446,5 +458,6 @@ def conversation() -> ConversationHandler:
         entry_points=[CommandHandler("add", start)],
         states={state: [MessageHandler(text, step)] for state, step in steps.items()},
         fallbacks=[CommandHandler("cancel", cancel), MessageHandler(filters.ALL, still_adding)],
-        name="add",
+        name=NAME,
+        persistent=True,
     )
