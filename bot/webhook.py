@@ -5,8 +5,8 @@ at setWebhook in a header; an update without it is refused (403) and one that is
 update is refused (400), before anything is handed to the application.
 
 An update is handled in its request, and answered 200 once it has been: its update_id is
-claimed in the database first (bot/updates.py), so a retry of a handled update, on any replica,
-gets 200 and does nothing, and one still being handled gets 503 (Telegram retries later).
+claimed in the database first (bot/updates.py), so a retry of it, on any replica, gets 200 and
+does nothing.
 """
 
 from __future__ import annotations
@@ -71,12 +71,9 @@ def webhook_route(
         if not application.running:
             return Response("not running yet\n", status_code=503, media_type="text/plain")
         claim = await asyncio.to_thread(seen.claim, update.update_id, now())
-        if claim is Claim.HANDLED:
-            log.info("webhook: update %s was handled before: not again", update.update_id)
+        if claim is Claim.SEEN:
+            log.info("webhook: update %s was taken before: not handled again", update.update_id)
             return Response(status_code=200)
-        if claim is Claim.BUSY:
-            log.info("webhook: update %s is being handled: answered 503", update.update_id)
-            return Response("being handled\n", status_code=503, media_type="text/plain")
         try:
             await application.process_update(update)
         except BaseException:
