@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.budget import Budget
 from bot.config import BotSettings
 from bot.handlers import add, admins, readers
 from bot.handlers.common import Context
@@ -152,12 +153,15 @@ def build_application(
     updater: bool = True,
     limits: LimitSettings | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    budget: Budget | None = None,
 ) -> Application:
     """Build the bot for `settings`, talking to settings.telegram_api_url.
 
     request: the network layer (tests pass their own); updater: False when updates arrive
     through the web process's webhook endpoint instead of long polling; limits: the reply
-    rate limits (default: inside Telegram's); clock: the current time (default: settings.now).
+    rate limits (default: inside Telegram's); clock: the current time (default: settings.now);
+    budget: the bot's message budget the replies share with the broadcast (bot/budget.py;
+    default: one of this process's own).
     The command menus are registered when the application initializes. User data, chat data
     and the /add conversation live in the store (bot/persistence.py).
     """
@@ -172,7 +176,7 @@ def build_application(
         .token(settings.bot_token)
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
-        .rate_limiter(ReplyLimiter(limits))
+        .rate_limiter(ReplyLimiter(limits, budget=budget))
         # Each update in its own task: a reply waiting for its chat's bucket holds up no one else.
         .concurrent_updates(True)
         .post_init(set_commands)

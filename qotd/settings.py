@@ -43,6 +43,17 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
     ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
     ("LOG_LEVEL", "INFO", "Python logging level."),
+    (
+        "REDIS_URL",
+        "(none)",
+        "Redis holding the bot's one message budget, shared by all replicas (replies and the "
+        "broadcast together under Telegram's limit); without it, see REPLICAS.",
+    ),
+    (
+        "REPLICAS",
+        "1",
+        "Without REDIS_URL: how many `qotd serve` replicas run; each takes 1/REPLICAS of Telegram's limits.",
+    ),
 )
 
 
@@ -73,6 +84,8 @@ class Settings:
     retry_uncertain: bool
     feed_days: int
     log_level: str
+    redis_url: str | None = None
+    replicas: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +119,8 @@ class Settings:
             retry_uncertain=_bool(need("RETRY_UNCERTAIN"), "RETRY_UNCERTAIN"),
             feed_days=_int(need("FEED_DAYS"), "FEED_DAYS", 1, 3660),
             log_level=need("LOG_LEVEL").upper(),
+            redis_url=get("REDIS_URL"),
+            replicas=_int(need("REPLICAS"), "REPLICAS", 1, 1000),
         )
 
     def now(self) -> dt.datetime:
