@@ -274,7 +274,7 @@ class RedisBudget:
 
     async def _call(self, mode: str, buckets: list[tuple[str, float, float, float]]) -> float | None:
         """Run the script; return the seconds to wait (0: done), or None when Redis failed."""
-        args: list[object] = [mode]
+        args: list[str | float] = [mode]
         for _, rate, burst, arg in buckets:
             args += [rate, burst, arg]
         try:

@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
+from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.replies import REPLY
@@ -307,6 +308,8 @@ class PersistentApplication(Application):
             # key function and its TrackingDict are used here, the one place that does.
             key = handler._get_key(update)
             states = handler._conversations
+            # After PTB's _initialize_persistence, a persistent handler's states are a TrackingDict.
+            assert isinstance(states, TrackingDict), "persistence was initialised for this handler"
             assert handler.name is not None  # _persistent_conversations keeps named ones
             stored = await persistence._run(persistence.conversation, handler.name, key)
             expiry = getattr(self, "expiry", {}).get(handler.name)
