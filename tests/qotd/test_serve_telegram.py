@@ -77,7 +77,7 @@ async def test_a_second_polling_process_is_told_polling_runs_as_one(tmp_path, em
         second.wait_ready()
         said = "409 Conflict: another process is long-polling this bot"
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and said not in first.text() + second.text():
+        while time.monotonic() < deadline and said not in first.text() + second.text():  # noqa: ASYNC110 (a log file)
             await asyncio.sleep(0.1)  # waiting for a log line, not for a time
         logs = first.text() + second.text()
         assert said in logs and "for replicas set PUBLIC_URL" in logs, logs[-3000:]
