@@ -5,8 +5,9 @@ message the service sends takes a token from one shared bucket (`Shape.rate` a s
 `Shape.burst`): a reply takes one as soon as there is one, and also one from the replies' own
 cap (`reply_rate`, so that readers can never starve the broadcast) and from its chat's bucket
 (Telegram's per-chat limits); the broadcast takes one only while more than `Shape.reserve`
-are left. So replies take what they need up to their cap, and the broadcast paces in what is
-left: it slows down by exactly what the replies use, and the total stays at `rate`.
+are left. Replies waiting for the cap queue in turn, first come first served. So replies
+take what they need up to their cap, and the broadcast paces in what is left: it slows down
+by exactly what the replies use, and the total stays at `rate`.
 
 Where the buckets live:
 
@@ -160,6 +161,7 @@ class LocalBudget:
         self.replies = TokenBucket(shape.reply_rate, shape.reply_burst, clock)
         self._chats = Buckets(shape.chat_rate, shape.chat_burst, clock)
         self._groups = Buckets(shape.group_rate, shape.group_burst, clock)
+        self._queue = asyncio.Lock()
 
     def _reply_buckets(self, chat_id: object) -> list[TokenBucket]:
         buckets = [self._chats.get(chat_id), self.replies]
@@ -179,7 +181,11 @@ class LocalBudget:
             await self.sleep(max(wait, 0.001))
 
     async def reply(self, chat_id: object) -> None:
-        await self._take([(b, 1.0) for b in self._reply_buckets(chat_id)] + [(self.shared, 1.0)])
+        *chat, cap = self._reply_buckets(chat_id)
+        await self._take([(b, 1.0) for b in chat])
+        # Replies waiting for the cap queue in turn (FIFO) instead of all waking at each token.
+        async with self._queue:
+            await self._take([(cap, 1.0), (self.shared, 1.0)])
 
     async def broadcast(self) -> None:
         await self._take([(self.shared, 1.0 + self.shape.reserve)])
@@ -257,6 +263,7 @@ class RedisBudget:
         self._script = self._redis.register_script(SCRIPT)
         self._errors: tuple[type[BaseException], ...] = (redis.asyncio.RedisError, OSError)
         self._down_since: float | None = None
+        self._queue = asyncio.Lock()
         self.fallbacks = 0  # takes served by the local share while Redis was away
 
     def _key(self, name: str) -> str:
@@ -301,11 +308,14 @@ class RedisBudget:
         return False
 
     async def reply(self, chat_id: object) -> None:
-        buckets = [(key, rate, burst, 1.0) for key, rate, burst in self._reply_keys(chat_id)]
-        buckets.append((self._key("shared"), self.shape.rate, self.shape.burst, 1.0))
-        if not await self._take(buckets):
-            self.fallbacks += 1
-            await self.fallback.reply(chat_id)
+        *chat, cap = [(key, rate, burst, 1.0) for key, rate, burst in self._reply_keys(chat_id)]
+        if await self._take(chat):
+            # This process's replies queue in turn for the cap (as in LocalBudget.reply).
+            async with self._queue:
+                if await self._take([cap, (self._key("shared"), self.shape.rate, self.shape.burst, 1.0)]):
+                    return
+        self.fallbacks += 1
+        await self.fallback.reply(chat_id)
 
     async def broadcast(self) -> None:
         need = 1.0 + self.shape.reserve
