@@ -25,11 +25,13 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.budget import Budget
 from bot.config import BotSettings
 from bot.handlers import add, admins, readers
 from bot.handlers.common import Context
 from bot.limits import TELEGRAM, LimitSettings
 from bot.messages import ANOTHER
+from bot.persistence import Expiry, PersistentApplication, StorePersistence
 from bot.replies import REPLY, ReplyLimiter, UserThrottle
 from quotes.store import Store
 
@@ -158,6 +160,7 @@ def build_application(
     limits: LimitSettings | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    budget: Budget | None = None,
 ) -> Application:
     """Build the bot for `settings`, talking to settings.telegram_api_url.
 
@@ -165,17 +168,23 @@ def build_application(
     through the web process's webhook endpoint instead of long polling; limits: the reply
     rate limits (default: inside Telegram's); clock: the current time (default: settings.now);
     monotonic: the users' throttle's clock (tests pass a fixed one, so a slow run refills nothing).
-    The command menus are registered when the application initializes.
+    budget: the bot's message budget the replies share with the broadcast (bot/budget.py;
+    default: one of this process's own).
+    The command menus are registered when the application initializes. User data, chat data
+    and the /add conversation live in the store (bot/persistence.py).
     """
     if not settings.bot_token:
         raise ValueError("BOT_TOKEN is not set: Telegram is off")
     limits = limits or LimitSettings()
+    clock = clock or settings.now
     builder = (
         ApplicationBuilder()
+        .application_class(PersistentApplication)
+        .persistence(StorePersistence(store, clock))
         .token(settings.bot_token)
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
-        .rate_limiter(ReplyLimiter(limits))
+        .rate_limiter(ReplyLimiter(limits, budget=budget))
         # Each update in its own task: a reply waiting for its chat's bucket holds up no one else.
         .concurrent_updates(True)
         .post_init(set_commands)
@@ -187,6 +196,8 @@ def build_application(
     application = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["store"] = store
-    application.bot_data["clock"] = clock or settings.now
+    application.bot_data["clock"] = clock
+    assert isinstance(application, PersistentApplication)
+    application.expiry = {add.NAME: Expiry(forget=[add.DRAFT], message=add.DRAFT_DROPPED)}
     register_handlers(application, limits, monotonic)
     return application

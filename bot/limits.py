@@ -13,9 +13,10 @@ Two guards keep the replies in their share (bot/replies.py, on bot/throttle.py's
   come with every keystroke, have a budget of their own (`inline_burst`, `inline_rate`).
 * ReplyLimiter, PTB's rate limiter for requests the handlers mark as replies (rate_limit_args
   REPLY): every reply waits for its chat's bucket (Telegram's 1/s, and 20/minute in groups and
-  channels, less REPLY_MARGIN: 0.9/s with a burst of 3, 18/minute) and for the replies' own
-  global bucket, `reply_rate` a second, a share of Telegram's 30/s per bot. The broadcast is
-  not marked, passes through untouched and paces itself.
+  channels, less REPLY_MARGIN: 0.9/s with a burst of 3, 18/minute), for the replies' cap,
+  `reply_rate` a second, and for the bot-wide bucket it shares with the broadcast (the bot's
+  one budget, bot/budget.py: replies first, the broadcast in what they leave, together at
+  `bot_wide` x BROADCAST_MARGIN, across replicas).
 
 A reply that still meets a 429 waits Telegram's retry_after, empties the buckets it counts
 against for that long, and is retried (at most `max_retries` times).

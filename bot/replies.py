@@ -1,8 +1,9 @@
 """How replies stay inside Telegram's limits without eating the broadcast's share (bot/limits.py).
 
 Two guards, both on token buckets (bot/throttle.py): `UserThrottle`, before any handler, and
-`ReplyLimiter`, PTB's rate limiter for the requests the handlers mark as replies (`REPLY`).
-bot/limits.py says what each allows and why.
+`ReplyLimiter`, PTB's rate limiter for the requests the handlers mark as replies (`REPLY`),
+which takes each reply's tokens from the bot's one budget (bot/budget.py), shared with the
+broadcast. bot/limits.py says what each allows and why.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.budget import Buckets, Budget, LocalBudget, Shape
 from bot.limits import LimitSettings, retry_after_seconds
-from bot.throttle import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -38,39 +39,6 @@ SENDING = frozenset(
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class Buckets:
-    """Token buckets by key (a chat, a user), created on first use, dropped once full again."""
-
-    def __init__(self, rate: float, burst: float, clock: Clock, prune_above: int = 10_000):
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self.prune_above = prune_above
-        self._buckets: dict[object, TokenBucket] = {}
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def get(self, key: object) -> TokenBucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self.prune_above:
-                self.prune()
-            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self.clock)
-        return bucket
-
-    def prune(self) -> None:
-        """Forget buckets that have refilled: a fresh one is the same."""
-        now = self.clock()
-        for key in [k for k, b in self._buckets.items() if b.wait_time(now, self.burst) == 0]:
-            del self._buckets[key]
-
-
-async def acquire(bucket: TokenBucket, clock: Clock, sleep: Sleep) -> None:
-    """Wait until the bucket has a token, then take it."""
-    # Tokens arrive with time, not with an event, so sleeping the computed wait is right.
-    while not bucket.try_take(clock()):
-        await sleep(max(bucket.wait_time(clock()), 0.001))
 
 
 class UserThrottle:
@@ -99,20 +67,19 @@ class UserThrottle:
 
 
 class ReplyLimiter(BaseRateLimiter[dict]):
-    """PTB rate limiter: replies wait for their chat's and their share's tokens."""
+    """PTB rate limiter: each reply waits for its tokens in the bot's budget (bot/budget.py):
+    its chat's, the replies' cap and the bot-wide bucket the broadcast shares."""
 
     def __init__(
         self,
         limits: LimitSettings | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        budget: Budget | None = None,
     ):
         self.limits = limits or LimitSettings()
         self.clock, self.sleep = clock, sleep
-        lim = self.limits
-        self.replies = TokenBucket(lim.reply_rate, lim.reply_burst, clock)
-        self._chats = Buckets(lim.chat_rate, lim.chat_burst, clock)
-        self._groups = Buckets(lim.group_rate, lim.group_burst, clock)
+        self.budget: Budget = budget or LocalBudget(Shape.for_limits(self.limits), clock, sleep)
         self.waited = 0.0  # seconds replies spent waiting for tokens (for logs and tests)
         self.retried = 0
 
@@ -121,14 +88,6 @@ class ReplyLimiter(BaseRateLimiter[dict]):
 
     async def shutdown(self) -> None:
         pass
-
-    def buckets_for(self, chat_id: object) -> list[TokenBucket]:
-        """Return the buckets a reply to `chat_id` counts against, the scarcest first."""
-        buckets = [self._chats.get(chat_id)]
-        # Groups and channels have negative ids (or @names); private chats positive ones.
-        if not isinstance(chat_id, int) or chat_id < 0:
-            buckets.insert(0, self._groups.get(chat_id))
-        return [*buckets, self.replies]
 
     async def process_request(
         self,
@@ -142,11 +101,9 @@ class ReplyLimiter(BaseRateLimiter[dict]):
         if not (rate_limit_args or {}).get("reply") or endpoint not in SENDING:
             return await callback(*args, **kwargs)
         chat_id = data.get("chat_id")
-        buckets = self.buckets_for(chat_id)
         for attempt in range(self.limits.max_retries + 1):
             started = self.clock()
-            for bucket in buckets:
-                await acquire(bucket, self.clock, self.sleep)
+            await self.budget.reply(chat_id)
             self.waited += self.clock() - started
             try:
                 return await callback(*args, **kwargs)
@@ -155,8 +112,6 @@ class ReplyLimiter(BaseRateLimiter[dict]):
                 if attempt == self.limits.max_retries:
                     raise
                 log.warning("%s to %s: 429, retry in %.1f s", endpoint, chat_id, seconds)
-                now = self.clock()
-                for bucket in buckets:
-                    bucket.penalise(now, seconds)
+                await self.budget.pause_reply(chat_id, seconds)
                 self.retried += 1
         raise AssertionError("unreachable")  # pragma: no cover

@@ -10,6 +10,7 @@ import contextlib
 import logging
 
 from telegram import Update
+from telegram.error import Conflict, TelegramError
 from telegram.ext import Application
 
 from bot.config import BotSettings
@@ -27,6 +28,7 @@ class TelegramService:
         self.application = application
         self.settings = settings
         self.state = "stopped"
+        self.conflict = False  # another process polls the same bot (Telegram's 409)
 
     @property
     def mode(self) -> str:
@@ -47,7 +49,9 @@ class TelegramService:
                 log.info("Telegram: webhook registered at %s", url)
             else:
                 # start_polling deletes any webhook first; only one process may receive updates.
-                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                await app.updater.start_polling(
+                    allowed_updates=Update.ALL_TYPES, error_callback=self._polling_error
+                )
                 log.info("Telegram: long polling (PUBLIC_URL is not set)")
             await app.start()
         except Exception:
@@ -57,6 +61,19 @@ class TelegramService:
             return
         log.info("Telegram: on, as @%s", app.bot.username)
         self.state = "running"
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        """PTB's polling loop failed (it retries by itself): say what a 409 means, once a streak."""
+        if isinstance(exc, Conflict):
+            if not self.conflict:
+                log.error(
+                    "Telegram: 409 Conflict: another process is long-polling this bot. Polling "
+                    "runs as one process; for replicas set PUBLIC_URL (webhook mode, docs/deploy.md)"
+                )
+            self.conflict = True
+            return
+        self.conflict = False
+        log.warning("Telegram: polling failed (%s: %s); retrying", type(exc).__name__, exc)
 
     async def stop(self) -> None:
         app = self.application

@@ -32,6 +32,7 @@ from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from telegram import Bot
 
+from bot.budget import Budget
 from bot.delivery.broadcast import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
 from bot.delivery.edits import EditLedger, EditReport, EditRun
 from bot.delivery.ledger import PENDING, SKIPPED, Group, Ledger
@@ -113,13 +114,14 @@ def group_schedule(group: Group, settings: Settings) -> tuple[dt.time, ZoneInfo]
 
 
 def scheduler_service(
-    settings: Settings, store: Store, on_publish: Iterable[OnPublish] = ()
+    settings: Settings, store: Store, on_publish: Iterable[OnPublish] = (), budget: Budget | None = None
 ) -> SchedulerService:
     """Return the scheduler as `qotd serve` runs it, with a broadcast Bot of its own.
 
     Without BOT_TOKEN it only publishes: fixes the day's quote and runs `on_publish`.
+    budget: the bot's one budget, shared with the replies (None: the broadcast paces alone).
     """
-    pacing = Pacing.for_settings(settings.allow_paid_broadcast)
+    pacing = Pacing.for_settings(settings.allow_paid_broadcast, budget=budget)
     bot = delivery_bot(settings.bot_token, settings.telegram_api_url, pacing) if settings.bot_token else None
     return SchedulerService(settings, store, bot, on_publish=on_publish, pacing=pacing, manage_bot=True)
 

@@ -21,8 +21,11 @@ from starlette.applications import Starlette
 from telegram.ext import Application
 
 from bot.app import bot_username, build_application
+from bot.budget import Budget, bot_budget
 from bot.cards import BOT_DATA_KEY
+from bot.limits import LimitSettings
 from bot.runner import TelegramService
+from bot.updates import UpdatesSeen
 from bot.webhook import webhook_route, webhook_secret
 from feed.site import Service, create_app
 from qotd.scheduler import scheduler_service
@@ -36,12 +39,32 @@ log = logging.getLogger("qotd.serve")
 GRACEFUL_SECONDS = 2
 
 
-def background_services(settings: Settings, store: Store, telegram: Application | None) -> list[Service]:
+def background_services(
+    settings: Settings, store: Store, telegram: Application | None, budget: Budget | None = None
+) -> list[Service]:
     """Return the background services that run beside the site: the scheduler (docs/delivery.md).
 
     The feeds need no hook at the publish: they follow the published day by themselves.
+    budget: the bot's one budget, which the broadcast shares with the replies (bot/budget.py).
     """
-    return [scheduler_service(settings, store)]
+    return [scheduler_service(settings, store, budget=budget)]
+
+
+def budget_for(settings: Settings) -> Budget:
+    """The bot's message budget: in Redis with REDIS_URL, else this replica's 1/REPLICAS share."""
+    assert settings.bot_token is not None, "only a service with a bot has a budget"
+    budget = bot_budget(
+        LimitSettings(),
+        paid=settings.allow_paid_broadcast,
+        replicas=settings.replicas,
+        redis_url=settings.redis_url,
+        bot_id=settings.bot_token.split(":", 1)[0],
+    )
+    where = (
+        "shared in Redis" if settings.redis_url else f"1/{settings.replicas} of the bot's, in this process"
+    )
+    log.info("budget: %.1f messages/s for replies and the broadcast together, %s", budget.shape.rate, where)
+    return budget
 
 
 class ServeError(RuntimeError):
@@ -63,7 +86,7 @@ def build_site(
         settings,
         store,
         services=services,
-        routes=[webhook_route(telegram, secret)],
+        routes=[webhook_route(telegram, secret, UpdatesSeen(store))],
         health={"telegram": "on" if telegram is not None else "off"},
         bot_username=lambda: bot_username(telegram),
         clock=clock,
@@ -92,13 +115,15 @@ def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], A
     """Build the ASGI app with its Telegram application and background services."""
     telegram = None
     services: list[Service] = []
+    budget = None
     if settings.bot_token:
-        telegram = build_application(settings, store, updater=settings.public_url is None)
+        budget = budget_for(settings)
+        telegram = build_application(settings, store, updater=settings.public_url is None, budget=budget)
         telegram.bot_data[BOT_DATA_KEY] = card_url(settings)  # "Share" offers the site's card
         services.append(TelegramService(telegram, settings))
     else:
         log.warning("Telegram is off: BOT_TOKEN is not set; serving the site, the feeds and the scheduler")
-    services += background_services(settings, store, telegram)
+    services += background_services(settings, store, telegram, budget)
     return build_site(settings, store, telegram=telegram, services=services), services, telegram
 
 

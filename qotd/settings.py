@@ -77,6 +77,17 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "Largest import file (bytes, 10 MB) `qotd quotes import` and Telegram /import take; "
         "checked before parsing.",
     ),
+    (
+        "REDIS_URL",
+        "(none)",
+        "Redis holding the bot's one message budget, shared by all replicas (replies and the "
+        "broadcast together under Telegram's limit); without it, see REPLICAS.",
+    ),
+    (
+        "REPLICAS",
+        "1",
+        "Without REDIS_URL: how many `qotd serve` replicas run; each takes 1/REPLICAS of Telegram's limits.",
+    ),
 )
 
 
@@ -111,6 +122,8 @@ class Settings:
     edit_sent: str  # "channels", "all" or "none"
     feed_dir: Path | None
     import_max_bytes: int
+    redis_url: str | None
+    replicas: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -149,6 +162,8 @@ class Settings:
             edit_sent=_choice(need("EDIT_SENT"), "EDIT_SENT", ("channels", "all", "none")),
             feed_dir=_folder(get("FEED_DIR"), "FEED_DIR"),
             import_max_bytes=_int(need("IMPORT_MAX_BYTES"), "IMPORT_MAX_BYTES", 1, 2**40),
+            redis_url=_redis(get("REDIS_URL"), "REDIS_URL"),
+            replicas=_int(need("REPLICAS"), "REPLICAS", 1, 1000),
         )
 
     def secrets(self) -> dict[str, str]:
@@ -285,6 +300,16 @@ def _float(value: str, name: str) -> float:
     if number < 0:
         raise ConfigError(f"{name}={value!r} must not be negative")
     return number
+
+
+def _redis(value: str | None, name: str) -> str | None:
+    """A Redis URL redis-py takes: redis://, rediss:// (TLS) or unix:// (a socket)."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ConfigError(f"{name}={value!r} is not a Redis URL; write redis://host:6379/0")
+    return value
 
 
 def _folder(value: str | None, name: str) -> Path | None:

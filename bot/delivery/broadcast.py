@@ -37,6 +37,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.budget import Budget
 from bot.cards import ChannelCards
 from bot.delivery.journal import Clock, Journal
 from bot.delivery.keepalive import AnswerLost, KeepAliveRequest, NotSent
@@ -103,6 +104,8 @@ class Pacing:
     batch: int = 1000  # ledger rows read at a time
     grace: float = 6.0  # seconds in-flight requests get to finish on stop
     progress_every: float = 5.0
+    # The bot's one budget, shared with the replies (bot/budget.py); None: pace at `rate` alone.
+    budget: Budget | None = None
 
     @classmethod
     def for_settings(cls, paid: bool, **changes) -> Pacing:
@@ -171,7 +174,11 @@ class Pacer:
         self._chats: dict[int, TokenBucket] = {}
 
     async def take(self) -> None:
-        await self.bucket.acquire()
+        """Wait for the broadcast's next token: what the replies leave of the bot's budget."""
+        if self.pacing.budget is not None:
+            await self.pacing.budget.broadcast()
+        else:
+            await self.bucket.acquire()
 
     async def take_chat(self, chat_id: int) -> None:
         bucket = self._chats.get(chat_id)
@@ -184,12 +191,14 @@ class Pacer:
             bucket = self._chats[chat_id] = TokenBucket(rate, 1, self.clock)
         await bucket.acquire()
 
-    def pause(self, chat_id: int, seconds: float) -> None:
+    async def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429: nothing goes out for `seconds` (the whole pacer, and that chat)."""
         now = self.clock()
         self.bucket.penalise(now, seconds)
         if chat_id in self._chats:
             self._chats[chat_id].penalise(now, seconds)
+        if self.pacing.budget is not None:  # the replies wait too: Telegram said the bot is over
+            await self.pacing.budget.pause_all(seconds)
 
 
 class Broadcast:
@@ -447,7 +456,7 @@ class Broadcast:
             self._record_final(journal, day, chat_id, FAILED, error=str(exc))
             return False
         log.warning("delivery: 429 for chat %s, pausing %.0fs", chat_id, seconds)
-        pacer.pause(chat_id, seconds)
+        await pacer.pause(chat_id, seconds)
         await asyncio.sleep(seconds)
         return True
 

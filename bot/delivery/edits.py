@@ -283,7 +283,7 @@ class EditRun:
                 )
             except RetryAfter as exc:
                 seconds = retry_after_seconds(exc)
-                pacer.pause(row.chat_id, seconds)
+                await pacer.pause(row.chat_id, seconds)
                 await asyncio.sleep(seconds)
                 continue
             except BadRequest as exc:

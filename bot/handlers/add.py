@@ -54,11 +54,19 @@ log = logging.getLogger(__name__)
 (TEXT, SPEAKER, SOURCE, SOURCE_TITLE, SOURCE_URL, SOURCE_PUBLISHER, SOURCE_DATE, DATE, TOPICS, CONFIRM) = (
     range(10)
 )
-DRAFT, CHECKED = "add_draft", "add_checked"
+DRAFT = "add_draft"
+# The draft lives in user_data, which bot/persistence.py keeps in the database with the
+# conversation's step: an /add continues after a restart, on any replica. One left for a day
+# is dropped when its admin comes back, and they are told:
+DRAFT_DROPPED = (
+    "Your unfinished /add (last answer on {day}) was more than a day old and has been dropped: "
+    "nothing was saved. /add starts again."
+)
 NEW, SKIP, SAVE, CANCEL, UNKNOWN = "New source", "-", "Save", "Cancel", "unknown"
 SAVE_UNVERIFIED = "Save as unverified"
 YES = ("yes", "y", "true", "1")
 LISTED_SOURCES = 8
+NAME = "add"  # the conversation's name in the database (bot/persistence.py)
 
 FORM_KEYS = {
     "text": "text",
@@ -109,7 +117,6 @@ def _new_source(context: Context) -> NewSource:
 
 def _end(context: Context) -> int:
     _user_data(context).pop(DRAFT, None)
-    _user_data(context).pop(CHECKED, None)
     return ConversationHandler.END
 
 
@@ -361,10 +368,15 @@ def where_found(checked: Checked) -> str:
     return f"{e(sentence(found))}: it will be saved as not checked."
 
 
+def _checked(context: Context) -> Checked:
+    checked = check_draft(store(context), _draft(context), today(context), now(context))
+    _check_length(checked)
+    return checked
+
+
 async def preview(update: Update, context: Context) -> int:
     try:
-        checked = check_draft(store(context), _draft(context), today(context), now(context))
-        _check_length(checked)
+        checked = _checked(context)
     except DraftError as exc:
         if exc.field != "text":
             await reply(
@@ -373,7 +385,6 @@ async def preview(update: Update, context: Context) -> int:
             return _end(context)
         await _wrong(update, context, exc, "Send a shorter text (the other answers are kept), or /cancel.")
         return TEXT
-    _user_data(context)[CHECKED] = checked
     message = _preview(checked)
     await reply(update, context, message.html, message.markup)
     if checked.missing:
@@ -391,9 +402,15 @@ async def preview(update: Update, context: Context) -> int:
 
 async def confirm(update: Update, context: Context) -> int:
     answer = _answer(update).strip().casefold()
-    checked: Checked = _user_data(context)[CHECKED]
     if answer == CANCEL.casefold():
         return await cancel(update, context)
+    try:
+        # Checked again: the draft is what is stored (the persistence keeps data, not objects),
+        # and the store may have changed since the preview.
+        checked = _checked(context)
+    except DraftError as exc:
+        await reply(update, context, f"{e(exc)}. Nothing was saved.", ReplyKeyboardRemove())
+        return _end(context)
     if checked.missing and answer != SAVE_UNVERIFIED.casefold():
         if answer == SAVE.casefold():
             await reply(
@@ -542,5 +559,6 @@ def conversation() -> ConversationHandler:
         entry_points=[CommandHandler("add", start)],
         states=states,
         fallbacks=[CommandHandler("cancel", cancel), MessageHandler(filters.ALL, still_adding)],
-        name="add",
+        name=NAME,
+        persistent=True,
     )

@@ -238,6 +238,34 @@ audit_log = Table(
     Column("details", JSON, nullable=False),
 )
 
+# The bot's state (migration 0006_persistence; bot/persistence.py and bot/updates.py):
+# PTB's user and chat data, the persistent conversations' states, the webhook updates seen.
+bot_state = Table(
+    "bot_state",
+    metadata,
+    Column("kind", String(8), primary_key=True),  # user, chat
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),  # JSON array of the key's ids
+    Column("state", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+updates_seen = Table(
+    "updates_seen",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("claimed_at", UTCDateTime, nullable=False, index=True),
+    Column("handled_at", UTCDateTime),
+)
+
 # Search indexes (migration 0002_bot; not tables SQLAlchemy manages, so not in `metadata`):
 # on SQLite, the FTS5 trigram table `quote_search` (text, speaker, speaker_role, topics) with
 # `quote_search_rows` (quote_id -> its row) kept in step with `quotes` by triggers; on

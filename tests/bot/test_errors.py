@@ -14,7 +14,11 @@ async def test_a_failing_command_is_logged_with_its_update_and_apologised_for(
     emulator, tmp_path, settings_for, caplog
 ):
     emulator.configure_limits(enabled=False)
-    broken = Store.connect(f"sqlite:///{tmp_path / 'no-schema.sqlite3'}")  # every query fails
+    broken = Store.connect(f"sqlite:///{tmp_path / 'broken.sqlite3'}")
+    broken.upgrade()
+    with broken.write() as conn:  # the bot's state is there, the quotes are not: /today fails
+        for table in ("deliveries", "daily_picks", "pins", "quotes"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
     token = emulator.new_bot_token(username="qotd_test_bot")
     user = emulator.create_user(first_name="Rob")
     settings = settings_for(emulator, token, [], str(broken.engine.url))

@@ -126,6 +126,12 @@ SETTINGS = [
         "card",
         "CHANNEL_FORMAT=card needs PUBLIC_URL: Telegram fetches the card from the site",
     ),
+    _setting(
+        "REDIS_URL",
+        "localhost:6379",
+        "REDIS_URL='localhost:6379' is not a Redis URL; write redis://host:6379/0",
+    ),
+    _setting("REPLICAS", "0", "REPLICAS=0 is out of range 1-1000"),
     _setting("EDIT_SENT", "some", "EDIT_SENT='some' is not one of channels, all, none"),
     _setting(
         "FEED_DIR",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tests.qotd.process import Served, free_port
 
@@ -58,3 +59,28 @@ async def test_without_public_url_it_long_polls(tmp_path, emulator):
         assert "long polling" in served.text()
     finally:
         served.close()
+
+
+async def test_a_second_polling_process_is_told_polling_runs_as_one(tmp_path, emulator):
+    """Long polling is one process: a second one started on the same bot meets Telegram's 409
+    (each getUpdates ends the other's) and one of them says what that means, once."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first, token = start(tmp_path / "one", emulator)
+    second = Served(
+        tmp_path / "two",
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'one' / 'serve.sqlite3'}", "BOT_TOKEN": token,
+         "TELEGRAM_API_URL": emulator.url},
+    )  # fmt: skip
+    try:
+        first.wait_ready()
+        second.wait_ready()
+        said = "409 Conflict: another process is long-polling this bot"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and said not in first.text() + second.text():  # noqa: ASYNC110 (a log file)
+            await asyncio.sleep(0.1)  # waiting for a log line, not for a time
+        logs = first.text() + second.text()
+        assert said in logs and "for replicas set PUBLIC_URL" in logs, logs[-3000:]
+    finally:
+        first.close()
+        second.close()

@@ -8,6 +8,7 @@ import json
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 from telegram import Update
 from telegram.ext import ApplicationBuilder, TypeHandler
@@ -16,6 +17,7 @@ from bot.app import build_application
 from bot.runner import TelegramService
 from bot.webhook import webhook_secret
 from qotd.serve import build_site
+from quotes.store import schema as t
 from tests.feed.conftest import SITE
 from tests.qotd.conftest import FakeBotAPI
 
@@ -44,7 +46,7 @@ def application(bot_settings, week_store):
 
 @pytest.fixture
 async def http(bot_settings, week_store, application, clock):
-    """An HTTP client on the app (no lifespan: nothing consumes the update queue)."""
+    """An HTTP client on the app (no lifespan: the application is not running)."""
     app = build_site(bot_settings, week_store, telegram=application, clock=clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as client:
         yield client
@@ -59,31 +61,59 @@ def test_the_secret_is_derived_from_the_token_unless_given(bot_settings):
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", "x" * 64])
-async def test_a_wrong_or_missing_secret_is_403_and_nothing_is_queued(http, application, secret):
+async def test_a_wrong_or_missing_secret_is_403_and_nothing_is_taken(http, week_store, secret):
     headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
     response = await http.post("/telegram/webhook", json=UPDATE, headers=headers)
     assert response.status_code == 403
-    assert application.update_queue.empty()
+    assert claimed(week_store) == []
 
 
 @pytest.mark.parametrize(
     "body",
     [b"{not json", b"[1, 2]", b'{"no_update_id": 1}', b'{"update_id": "one"}', b"\xff\xfe"],
 )
-async def test_a_malformed_body_is_400_and_nothing_is_queued(http, application, bot_settings, body):
+async def test_a_malformed_body_is_400_and_nothing_is_taken(http, week_store, bot_settings, body):
     headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(bot_settings)}
     response = await http.post("/telegram/webhook", content=body, headers=headers)
     assert response.status_code == 400
-    assert application.update_queue.empty()
+    assert claimed(week_store) == []
 
 
-async def test_a_good_update_reaches_the_queue(http, application, bot_settings):
+async def test_before_the_application_runs_an_update_is_503_and_not_taken(http, week_store, bot_settings):
     headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(bot_settings)}
     response = await http.post("/telegram/webhook", json=UPDATE, headers=headers)
-    assert response.status_code == 200
-    update = application.update_queue.get_nowait()
-    assert isinstance(update, Update)
-    assert update.update_id == 1001 and update.message.text == "/start"
+    assert response.status_code == 503  # Telegram retries it later
+    assert claimed(week_store) == []
+
+
+def claimed(store) -> list[tuple[int, bool]]:
+    """The update ids the webhook took, and whether each was handled."""
+    with store.read() as conn:
+        rows = conn.execute(sa.select(t.updates_seen).order_by(t.updates_seen.c.update_id))
+        return [(row.update_id, row.handled_at is not None) for row in rows]
+
+
+async def test_the_same_update_posted_twice_is_handled_once(bot_settings, week_store, clock):
+    """Telegram's retry of an update already handled gets 200 and does nothing."""
+    api = FakeBotAPI()
+    application = build_application(bot_settings, week_store, request=api, updater=False)
+    handled: list[tuple[int, str]] = []
+
+    async def record(update, context):
+        handled.append((update.update_id, update.message.text))
+
+    application.add_handler(TypeHandler(Update, record), group=-2)
+    service = TelegramService(application, bot_settings)
+    app = build_site(bot_settings, week_store, telegram=application, services=[service], clock=clock)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(bot_settings)}
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as client:
+            first = await client.post("/telegram/webhook", json=UPDATE, headers=headers)
+            again = await client.post("/telegram/webhook", json=UPDATE, headers=headers)
+            other = await client.post("/telegram/webhook", json=UPDATE | {"update_id": 1002}, headers=headers)
+    assert (first.status_code, again.status_code, other.status_code) == (200, 200, 200)
+    assert handled == [(1001, "/start"), (1002, "/start")]
+    assert claimed(week_store) == [(1001, True), (1002, True)]
 
 
 async def test_without_telegram_there_is_no_webhook(settings, week_store, clock):
