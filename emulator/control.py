@@ -35,6 +35,10 @@ CONTROL_METHODS = frozenset(
         "unblock_bot",
         "deactivate_user",
         "upgrade_group",
+        "make_forum",
+        "create_topic",
+        "close_topic",
+        "delete_topic",
         # acting as a user
         "send_text",
         "send_command",

@@ -29,6 +29,7 @@ from . import errors as E
 from .acting import ActingMixin
 from .chats import ChatsMixin
 from .files import FilesMixin
+from .forums import ForumsMixin
 from .limits import SENDING_METHODS, FaultInjector, Faults, FloodControl, Limits
 from .methods import BotApiMixin
 from .state import Bot, Chat, Json, Message
@@ -37,7 +38,7 @@ from .updates import UpdatesMixin
 __all__ = ["METHODS", "Bot", "Chat", "Emulator", "Message"]
 
 
-class Emulator(ChatsMixin, BotApiMixin, FilesMixin, UpdatesMixin, ActingMixin):
+class Emulator(ChatsMixin, BotApiMixin, ForumsMixin, FilesMixin, UpdatesMixin, ActingMixin):
     """A Telegram Bot API server in memory: state, rules, and the control side for tests."""
 
     def __init__(
@@ -202,6 +203,10 @@ for _name in (
     "sendDocument",
     "getFile",
     "leaveChat",
+    "createForumTopic",
+    "closeForumTopic",
+    "reopenForumTopic",
+    "deleteForumTopic",
 ):
     _CANONICAL[_name.lower()] = _name
     _METHODS[_name.lower()] = getattr(Emulator, "api_" + _name.lower(), None) or (

@@ -56,6 +56,7 @@ class BotApiMixin(SendingMixin):
         markup = self._reply_markup(p)
         chat = self._resolve_chat(p)
         self._check_access(bot, chat)
+        self._check_thread(chat, p)
         paid = _b(p, "allow_paid_broadcast")
         self._check_flood(bot, chat, paid)
         if paid:

@@ -49,6 +49,8 @@ from bot.delivery.ledger import (
     Ledger,
     Outcome,
 )
+from bot.delivery.subscribers import NO_TOPIC, TOPIC_CLOSED
+from bot.i18n import translator
 from bot.limits import (
     BROADCAST_BURST_SHARE,
     BROADCAST_MARGIN,
@@ -203,18 +205,19 @@ class Broadcast:
         self._own_executor = executor is None
         self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="ledger")
         self.report = Report()
-        self._messages: dict[str, QuoteMessage] = {}
+        self._messages: dict[tuple[str, dt.date, str | None], QuoteMessage] = {}
         self._stopping = False
         self._in_flight: dict[asyncio.Task, str] = {}  # task -> "unsent" | "in_flight"
 
     async def _db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    def _build_message(self, quote_id: str, day: dt.date) -> QuoteMessage:
+    def _build_message(self, quote_id: str, day: dt.date, language: str | None) -> QuoteMessage:
         quote = self.store.quote(quote_id)
         assert quote is not None, "deliveries.quote_id references quotes.id, and quotes are never deleted"
         source, cites = self.store.provenance(quote)
-        return quote_message(quote, source, cites, heading(day))
+        words = translator(language)
+        return quote_message(quote, source, cites, heading(day, words), words)
 
     async def run(self) -> Report:
         """Send every pending row that is due, then return the report (also after `stop`)."""
@@ -258,10 +261,12 @@ class Broadcast:
             dispatcher.cancel()
 
     async def _message_for(self, row: Due) -> QuoteMessage:
-        key = f"{row.quote_id}@{row.date.isoformat()}"
+        key = (row.quote_id, row.date, row.language)
         message = self._messages.get(key)
         if message is None:
-            message = self._messages[key] = await self._db(self._build_message, row.quote_id, row.date)
+            message = self._messages[key] = await self._db(
+                self._build_message, row.quote_id, row.date, row.language
+            )
         return message
 
     async def _dispatch(self, journal: Journal) -> None:
@@ -297,7 +302,7 @@ class Broadcast:
                         task.add_done_callback(finished)
                     if len(rows) < self.pacing.batch:
                         break
-                    after = rows[-1].chat_id
+                    after = (rows[-1].chat_id, rows[-1].thread_id)
             # A pass is over when its sends are; then look again (rows planned meanwhile).
             if self._in_flight:
                 await asyncio.wait(list(self._in_flight))
@@ -335,8 +340,8 @@ class Broadcast:
         """Claim one row, send its message, and record what became of it (retrying what may be)."""
         task = asyncio.current_task()
         assert task is not None  # a send always runs in its own task (see _dispatch)
-        day, chat_id = row.date, row.chat_id
-        if not await journal.claim(day, chat_id):
+        day, chat_id, thread = row.date, row.chat_id, row.thread_id
+        if not await journal.claim(day, chat_id, thread):
             return
         tries = _Tries()
         try:
@@ -353,14 +358,16 @@ class Broadcast:
                         message.html,
                         parse_mode=ParseMode.HTML,
                         reply_markup=message.markup,
+                        message_thread_id=thread or None,
+                        disable_notification=True if row.silent else None,
                         allow_paid_broadcast=True if self.pacing.paid else None,
                     )
                 except RetryAfter as exc:
                     self._in_flight[task] = "unsent"
-                    if await self._wait_out_429(exc, tries, day, chat_id, journal, pacer):
+                    if await self._wait_out_429(exc, tries, day, chat_id, journal, pacer, thread):
                         continue
                 except Forbidden as exc:
-                    self._record_final(journal, day, chat_id, BLOCKED, error=str(exc))
+                    self._record_final(journal, day, chat_id, BLOCKED, error=str(exc), thread_id=thread)
                 except ChatMigrated as exc:
                     self._in_flight[task] = "unsent"
                     moved = await self._follow_migration(exc, day, chat_id, journal)
@@ -368,21 +375,30 @@ class Broadcast:
                         chat_id = moved
                         continue
                 except BadRequest as exc:
-                    self._record_final(journal, day, chat_id, FAILED, error=str(exc))
+                    # A closed or deleted forum topic ends that topic's subscription, as a block would.
+                    gone = TOPIC_CLOSED if thread and topic_gone(exc) else None
+                    status = BLOCKED if gone else FAILED
+                    self._record_final(
+                        journal, day, chat_id, status, error=str(exc), thread_id=thread, ends=gone
+                    )
                 except NetworkError as exc:
                     if maybe_delivered(exc):
-                        self._record_final(journal, day, chat_id, UNCERTAIN, error=_described(exc))
+                        self._record_final(
+                            journal, day, chat_id, UNCERTAIN, error=_described(exc), thread_id=thread
+                        )
                     else:
                         self._in_flight[task] = "unsent"
-                        if await self._back_off(exc, tries, day, chat_id, journal):
+                        if await self._back_off(exc, tries, day, chat_id, journal, thread):
                             continue
                 except TelegramError as exc:
-                    self._record_final(journal, day, chat_id, FAILED, error=_described(exc))
+                    self._record_final(journal, day, chat_id, FAILED, error=_described(exc), thread_id=thread)
                 else:
-                    self._record_final(journal, day, chat_id, SENT, message_id=sent.message_id)
+                    self._record_final(
+                        journal, day, chat_id, SENT, message_id=sent.message_id, thread_id=thread
+                    )
                 return
         except asyncio.CancelledError:
-            self._interrupted(task, journal, day, chat_id)
+            self._interrupted(task, journal, day, chat_id, thread)
             raise
 
     def _record_final(
@@ -394,20 +410,31 @@ class Broadcast:
         *,
         error: str | None = None,
         message_id: int | None = None,
+        thread_id: int = NO_TOPIC,
+        ends: str | None = None,
     ) -> None:
         """Record a send's final outcome in the ledger and count it in the report."""
-        journal.record(Outcome(day, chat_id, status, message_id=message_id, error=error))
+        journal.record(
+            Outcome(day, chat_id, status, message_id=message_id, error=error, thread_id=thread_id, ends=ends)
+        )
         self.report.count(status)
 
     async def _wait_out_429(
-        self, exc: RetryAfter, tries: _Tries, day: dt.date, chat_id: int, journal: Journal, pacer: Pacer
+        self,
+        exc: RetryAfter,
+        tries: _Tries,
+        day: dt.date,
+        chat_id: int,
+        journal: Journal,
+        pacer: Pacer,
+        thread_id: int = NO_TOPIC,
     ) -> bool:
         """Telegram said 429: pause the pacer and wait; False (recorded failed) after too many."""
         self.report.retry_after += 1
         tries.retry_after += 1
         seconds = retry_after_seconds(exc)
         if tries.retry_after > self.pacing.max_retry_after:
-            self._record_final(journal, day, chat_id, FAILED, error=str(exc))
+            self._record_final(journal, day, chat_id, FAILED, error=str(exc), thread_id=thread_id)
             return False
         log.warning("delivery: 429 for chat %s, pausing %.0fs", chat_id, seconds)
         pacer.pause(chat_id, seconds)
@@ -427,26 +454,39 @@ class Broadcast:
         return new
 
     async def _back_off(
-        self, exc: NetworkError, tries: _Tries, day: dt.date, chat_id: int, journal: Journal
+        self,
+        exc: NetworkError,
+        tries: _Tries,
+        day: dt.date,
+        chat_id: int,
+        journal: Journal,
+        thread_id: int = NO_TOPIC,
     ) -> bool:
         """The request surely did not arrive: wait with jittered backoff; False (failed) when used up."""
         tries.failures += 1
         if tries.failures >= self.pacing.max_attempts:
-            self._record_final(journal, day, chat_id, FAILED, error=_described(exc))
+            self._record_final(journal, day, chat_id, FAILED, error=_described(exc), thread_id=thread_id)
             return False
         self.report.retries += 1
         delay = min(30.0, self.pacing.backoff * 2 ** (tries.failures - 1))
         await asyncio.sleep(delay * random.uniform(0.5, 1.0))
         return True
 
-    def _interrupted(self, task: asyncio.Task, journal: Journal, day: dt.date, chat_id: int) -> None:
+    def _interrupted(
+        self, task: asyncio.Task, journal: Journal, day: dt.date, chat_id: int, thread_id: int = NO_TOPIC
+    ) -> None:
         """Stopped mid-send: a request in flight may have arrived (uncertain); an unsent one goes back."""
         if self._in_flight.get(task) == "in_flight":
             self._record_final(
-                journal, day, chat_id, UNCERTAIN, error="stopped while the request was in flight"
+                journal,
+                day,
+                chat_id,
+                UNCERTAIN,
+                error="stopped while the request was in flight",
+                thread_id=thread_id,
             )
         else:
-            journal.record(Outcome(day, chat_id, PENDING))
+            journal.record(Outcome(day, chat_id, PENDING, thread_id=thread_id))
             self.report.handed_back += 1
 
 
@@ -457,6 +497,16 @@ class _Tries:
     total: int = 0
     failures: int = 0  # 5xx and connection failures
     retry_after: int = 0  # 429 answers
+
+
+# Telegram's answers for a forum topic that was closed or deleted (or never was).
+TOPIC_ERRORS = ("topic_closed", "topic_deleted", "message thread not found")
+
+
+def topic_gone(exc: BadRequest) -> bool:
+    """Say whether Telegram refused a message because its forum topic is closed or gone."""
+    text = str(exc).casefold()
+    return any(error in text for error in TOPIC_ERRORS)
 
 
 def _described(exc: Exception) -> str:
