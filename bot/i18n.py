@@ -109,7 +109,8 @@ def update_catalogs() -> None:
     for language in LANGUAGES:
         po = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
         verb = "update" if po.exists() else "init"
-        pybabel(verb, "-i", str(TEMPLATE), "-d", str(LOCALE_DIR), "-l", language, "-D", DOMAIN, "--no-wrap")
+        options = ["--no-wrap", "--ignore-obsolete"] if verb == "update" else ["--no-wrap"]
+        pybabel(verb, "-i", str(TEMPLATE), "-d", str(LOCALE_DIR), "-l", language, "-D", DOMAIN, *options)
     pybabel("compile", "-d", str(LOCALE_DIR), "-D", DOMAIN)
 
 

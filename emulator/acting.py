@@ -106,6 +106,22 @@ class ActingMixin(EmulatorState):
         with self._lock:
             return self._user_message(user_id, chat_id, bot, build, text, reply_to_message_id)
 
+    def send_location(
+        self,
+        user_id: int,
+        latitude: float,
+        longitude: float,
+        chat_id: int | None = None,
+        bot: str | int | None = None,
+    ) -> Json:
+        """The user shares a location (the "Share location" button of a reply keyboard)."""
+
+        def build(msg: Message) -> None:
+            msg.extra = {"location": {"latitude": float(latitude), "longitude": float(longitude)}}
+
+        with self._lock:
+            return self._user_message(user_id, chat_id, bot, build, "", None)
+
     def send_command(
         self,
         user_id: int,

@@ -42,6 +42,7 @@ CONTROL_METHODS = frozenset(
         # acting as a user
         "send_text",
         "send_command",
+        "send_location",
         "send_document",
         "press_button",
         "inline_query",

@@ -203,6 +203,7 @@ for _name in (
     "sendDocument",
     "getFile",
     "leaveChat",
+    "editMessageReplyMarkup",
     "createForumTopic",
     "closeForumTopic",
     "reopenForumTopic",

@@ -313,7 +313,9 @@ class Ledger:
                 is not None
             ]
 
-    def due(self, day: dt.date, now: dt.datetime, after: tuple[int, int] | int | None, limit: int) -> list[Due]:
+    def due(
+        self, day: dt.date, now: dt.datetime, after: tuple[int, int] | int | None, limit: int
+    ) -> list[Due]:
         """Return up to `limit` pending rows of `day` due by `now`, (chat, thread) keys above `after`.
 
         Each comes with how it goes: silently or not, and in which language (the subscriber's).

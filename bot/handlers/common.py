@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -16,7 +17,6 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
-from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import BotSettings

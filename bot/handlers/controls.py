@@ -26,7 +26,7 @@ from bot.delivery.ledger import (
 )
 from bot.delivery.subscribers import NotSubscribed, Subscriber
 from bot.handlers.common import Context, now, reply, settings, store, subscribers, topic_of, words
-from bot.handlers.readers import _who, refuse_in_group, when
+from bot.handlers.readers import refuse_in_group, to_whom, when
 from bot.i18n import LANGUAGES, N_, Words, translator
 from bot.messages import escape as e
 from quotes.dates import due_instant
@@ -34,7 +34,16 @@ from quotes.dates import due_instant
 LANGUAGE = "lang:"  # callback_data prefix of the /language buttons
 MAX_PAUSE_DAYS = 365
 STATUS_DAYS = 31  # how far back /status looks for the last delivery
-NOT_SUBSCRIBED = N_("{who} not subscribed. /subscribe to get the quote every day.")
+NOT_SUBSCRIBED = (
+    N_("You are not subscribed. /subscribe to get the quote every day."),
+    N_("This group is not subscribed. /subscribe to get the quote every day."),
+    N_("This topic is not subscribed. /subscribe to get the quote every day."),
+)
+SUBSCRIPTION = (
+    N_("You are subscribed: the quote comes {when}."),
+    N_("This group is subscribed: the quote comes {when}."),
+    N_("This topic is subscribed: the quote comes {when}."),
+)
 WHY = {  # why a day's quote did not reach the chat, by ledger status
     PAUSED: N_("The quote of {day} was not sent: the subscription was paused."),
     FAILED: N_("The quote of {day} could not be delivered: Telegram answered “{error}”."),
@@ -124,7 +133,7 @@ async def _subscriber(update: Update, context: Context, speech: Words) -> Subscr
     assert chat is not None, "a command comes in a message, which has a chat"
     subscriber = subscribers(context).get(chat.id, topic_of(update))
     if subscriber is None or not subscriber.active:
-        await reply(update, context, speech.gettext(NOT_SUBSCRIBED).format(who=_who(update, speech)))
+        await reply(update, context, to_whom(update, speech, NOT_SUBSCRIBED))
         return None
     return subscriber
 
@@ -136,7 +145,7 @@ async def settings_command(update: Update, context: Context) -> None:
     if subscriber is None:
         return
     at = when(context, speech, subscriber.delivery_time, subscriber.timezone)
-    lines = [_("{who} subscribed: the quote comes {when}.").format(who=_who(update, speech), when=at)]
+    lines = [to_whom(update, speech, SUBSCRIPTION).format(when=at)]
     lines.append(
         _("Silent: no sound (/silent off to change).")
         if subscriber.silent
@@ -244,7 +253,7 @@ async def silent_command(update: Update, context: Context) -> None:
             subscriber.chat_id, args == ["on"], now(context), subscriber.thread_id
         )
     except NotSubscribed:  # (unsubscribed in between)
-        await reply(update, context, _(NOT_SUBSCRIBED).format(who=_who(update, speech)))
+        await reply(update, context, to_whom(update, speech, NOT_SUBSCRIBED))
         return
     if args == ["on"]:
         await reply(update, context, _("Silent: the daily quote now comes without a sound."))

@@ -317,11 +317,24 @@ def when(context: Context, speech: Words, delivery_time: dt.time | None, timezon
     return _("daily at {time} {zone} (the service's time)").format(time=at, zone=zone)
 
 
-def _who(update: Update, speech: Words) -> str:
-    _ = speech.gettext
-    if topic_of(update):
-        return _("This topic is")
-    return _("This group is") if is_group(update) else _("You are")
+# Sentences about the subscription, said to a private chat, a group, or a forum topic (whole
+# sentences, so each language can make its words agree).
+SUBSCRIBED = (
+    N_("You are subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it."),
+    N_("This group is subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it."),
+    N_("This topic is subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it."),
+)
+ALREADY = (
+    N_("You are already subscribed: the quote comes {when}. /unsubscribe to stop."),
+    N_("This group is already subscribed: the quote comes {when}. /unsubscribe to stop."),
+    N_("This topic is already subscribed: the quote comes {when}. /unsubscribe to stop."),
+)
+
+
+def to_whom(update: Update, speech: Words, sentences: tuple[str, str, str]) -> str:
+    """The sentence for this chat: (a private chat's, a group's, a forum topic's), translated."""
+    you, group, topic = sentences
+    return speech.gettext(topic if topic_of(update) else group if is_group(update) else you)
 
 
 async def subscribe_chat(update: Update, context: Context) -> str | None:
@@ -339,14 +352,7 @@ async def subscribe_chat(update: Update, context: Context) -> str | None:
     subscriber = subs.get(chat.id, thread)
     assert subscriber is not None, "subscribe() has just stored it, and subscribers are never deleted"
     at = when(context, speech, subscriber.delivery_time, subscriber.timezone)
-    who = _who(update, speech)
-    if outcome is Subscribed.ALREADY:
-        return _("{who} already subscribed: the quote comes {when}. /unsubscribe to stop.").format(
-            who=who, when=at
-        )
-    return _("{who} subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it.").format(
-        who=who, when=at
-    )
+    return to_whom(update, speech, ALREADY if outcome is Subscribed.ALREADY else SUBSCRIBED).format(when=at)
 
 
 async def subscribe(update: Update, context: Context) -> None:
