@@ -101,7 +101,7 @@ def register_handlers(application: Application, limits: LimitSettings) -> None:
         "source": readers.source_command,
         "subscribe": readers.subscribe,
         "unsubscribe": readers.unsubscribe,
-        "time": readers.time_command,
+        "time": picker.time_command,
         "settings": controls.settings_command,
         "status": controls.status_command,
         "pause": controls.pause_command,

@@ -8,7 +8,7 @@ message a catalog does not translate falls back to English.
 The catalogs live in bot/locale/<language>/LC_MESSAGES/messages.po, compiled to .mo beside
 them. After changing a message in the code:
 
-    python -m bot.i18n          # extract (messages.pot), update every .po, compile every .mo
+    python -m bot.i18n          # extract the messages, update every .po, compile every .mo
 
 then translate the new `msgstr ""` entries of the .po files and run it again.
 tests/bot/test_i18n.py fails while a catalog lacks a message or a .mo is older than its .po.
@@ -31,7 +31,6 @@ DEFAULT = "en"
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 MAPPING = LOCALE_DIR / "babel.cfg"
-TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 
 
 def N_(message: str) -> str:
@@ -84,34 +83,59 @@ def translator(language: str | None) -> Words:
 ENGLISH = translator(DEFAULT)
 
 
+def extract():
+    """The messages of the bot's code, as a Babel catalog (what pybabel extract finds)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with open(MAPPING) as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    template = Catalog()
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    found = extract_from_dir(str(LOCALE_DIR.parent), method_map, options_map, keywords=keywords)
+    for _filename, _line, message, comments, context in found:
+        template.add(message, None, auto_comments=comments, context=context, flags=["python-brace-format"])
+    return template
+
+
 def update_catalogs() -> None:
-    """Extract the messages from the code, update every catalog and compile it (pybabel's steps)."""
-    from babel.messages.frontend import CommandLineInterface
+    """Extract the messages, merge them into every catalog and compile it (pybabel's steps).
 
-    root = LOCALE_DIR.parents[1]
+    New messages get an empty translation (never a fuzzy guess from a similar one); messages
+    gone from the code are dropped; a catalog whose messages did not change is left as it was.
+    """
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po, write_po
 
-    def pybabel(*args: str) -> None:
-        CommandLineInterface().run(["pybabel", "-q", *args])
-
-    pybabel(
-        "extract",
-        "--no-location",
-        "--omit-header",
-        "--sort-output",
-        "-F",
-        str(MAPPING),
-        "-k",
-        "N_",
-        "-o",
-        str(TEMPLATE),
-        str(root / "bot"),
-    )
+    template = extract()
     for language in LANGUAGES:
-        po = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-        verb = "update" if po.exists() else "init"
-        options = ["--no-wrap", "--ignore-obsolete"] if verb == "update" else ["--no-wrap"]
-        pybabel(verb, "-i", str(TEMPLATE), "-d", str(LOCALE_DIR), "-l", language, "-D", DOMAIN, *options)
-    pybabel("compile", "-d", str(LOCALE_DIR), "-D", DOMAIN)
+        folder = LOCALE_DIR / language / "LC_MESSAGES"
+        po_path, mo_path = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+        if po_path.exists():
+            with open(po_path, "rb") as f:
+                catalog = read_po(f, locale=language)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            catalog = Catalog(locale=language)
+        template.creation_date = catalog.creation_date  # (so an unchanged catalog stays byte for byte)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        for path, write in ((po_path, _po_writer(write_po)), (mo_path, write_mo)):
+            with open(path, "wb") as f:
+                write(f, catalog)
+        untranslated = sum(1 for m in catalog if m.id and not any(_strings(m.string)))
+        where = po_path.relative_to(LOCALE_DIR.parents[1])
+        print(f"{where}: {len(catalog)} messages, {untranslated} untranslated")
+
+
+def _po_writer(write_po):
+    return lambda f, catalog: write_po(f, catalog, width=0, no_location=True, sort_output=True)
+
+
+def _strings(value) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 if __name__ == "__main__":

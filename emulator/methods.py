@@ -1,7 +1,8 @@
 """The Bot API methods on messages, queries, commands and chats (``api_<name lowercased>``, taking
 the bot, the parameters and the uploaded files): getMe, sendMessage, editMessageText,
-editMessageReplyMarkup, deleteMessage, answerCallbackQuery, answerInlineQuery, set/get/deleteMyCommands, getChat,
-getChatMember and leaveChat.  Files are in ``emulator.files``, getUpdates and webhooks in
+editMessageReplyMarkup, deleteMessage, answerCallbackQuery, answerInlineQuery,
+set/get/deleteMyCommands, getChat, getChatMember and leaveChat (forum topics: ``emulator.forums``).
+Files are in ``emulator.files``, getUpdates and webhooks in
 ``emulator.updates``; ``Emulator.call`` (``emulator.core``) dispatches to all of them.
 """
 

@@ -124,8 +124,8 @@ class Ledger:
     # --- subscribers -----------------------------------------------------------------------
 
     def active_subscribers(self, batch: int = 1000) -> Iterator[Recipient]:
-        """Yield the active subscribers in chat id order, `batch` rows per query (keyset)."""
-        after: int | None = None
+        """Yield the active subscribers in (chat id, topic) order, `batch` rows per query (keyset)."""
+        after: tuple[int, int] | None = None
         while True:
             query = (
                 sa.select(_s.c.chat_id, _s.c.thread_id, _s.c.kind, _s.c.delivery_time, _s.c.timezone)

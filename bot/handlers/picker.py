@@ -31,6 +31,7 @@ from timezonefinder import TimezoneFinder
 
 from bot.handlers.common import Context, may_manage_chat, reply, sentence, words
 from bot.handlers.readers import ONLY_ADMINS, parse_time, plain_text, set_time
+from bot.handlers.readers import time_command as typed_time
 from bot.i18n import Words
 from bot.messages import escape as e
 from bot.messages import snippet
@@ -144,6 +145,14 @@ def minutes_markup(hour: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(f"{hour}:{m:02d}", callback_data=f"{PICK}m:{hour}:{m:02d}") for m in MINUTES]]
     )
+
+
+async def time_command(update: Update, context: Context) -> None:
+    """`/time` alone: the picker; with arguments, the typed form."""
+    if context.args:
+        await typed_time(update, context)
+    else:
+        await open_picker(update, context)
 
 
 async def open_picker(update: Update, context: Context) -> None:

@@ -480,15 +480,11 @@ async def set_time(update: Update, context: Context, at: dt.time | None, zone: s
 
 
 async def time_command(update: Update, context: Context) -> None:
-    from bot.handlers.picker import open_picker  # (the picker builds on this module)
-
-    if not context.args:
-        await open_picker(update, context)
-        return
+    """Typed `/time HH:MM [Area/City]` (`/time` alone opens the picker: bot/handlers/picker.py)."""
     speech = words(update, context)
     _ = speech.gettext
     try:
-        at, zone = parse_time(context.args, speech)
+        at, zone = parse_time(context.args or [], speech)
     except ValueError as exc:
         await reply(
             update,

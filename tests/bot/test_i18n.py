@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, MAPPING, language_of, translator
+from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, extract, language_of, translator
 from quotes.dates import PartialDate, day_text
-
-ROOT = LOCALE_DIR.parents[1]
 
 
 def _catalog(language: str):
@@ -23,17 +20,7 @@ def _catalog(language: str):
 
 def _source_ids() -> set[str]:
     """The message ids in the bot's code, found as `python -m bot.i18n` finds them."""
-    from babel.messages.frontend import parse_mapping_cfg
-
-    with open(MAPPING) as f:
-        method_map, options_map = parse_mapping_cfg(f)
-    keywords = {**DEFAULT_KEYWORDS, "N_": None}
-    found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "bot"), method_map, options_map, keywords=keywords
-    ):
-        found.add(message if isinstance(message, str) else message[0])
-    return found
+    return {m.id if isinstance(m.id, str) else m.id[0] for m in extract() if m.id}
 
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
