@@ -50,13 +50,13 @@ class ForumsMixin(SendingMixin):
                 chat.topics = {}
             return True
 
-    def create_topic(self, chat_id: int, name: str, user_id: int | None = None) -> int:
-        """A member creates a topic; answers its message_thread_id (bots get the service message)."""
+    def create_topic(self, chat_id: int, title: str, user_id: int | None = None) -> int:
+        """A member creates a topic named `title`; answers its message_thread_id (bots get the
+        service message).  (Telegram calls it the topic's name; `name` is the control call's.)"""
         with self._lock:
             chat = self._forum(chat_id)
-            return self._new_topic(
-                chat, name, user_id if user_id is not None else group_sender(chat)
-            ).thread_id
+            sender = user_id if user_id is not None else group_sender(chat)
+            return self._new_topic(chat, title, sender).thread_id
 
     def close_topic(self, chat_id: int, thread_id: int, closed: bool = True) -> bool:
         """An admin closes (or reopens) a topic: bots may no longer write in it."""

@@ -177,6 +177,8 @@ class SendingMixin(EmulatorState):
         chat.sent += 1
         self.messages_sent += 1
         key = text if text is not None else ""
+        if msg.thread_id is not None:  # the same text in two forum topics is no duplicate
+            key = f"{msg.thread_id}\x00{key}"
         texts = chat.texts
         if texts is None:
             chat.texts = {key: 1}
