@@ -166,7 +166,8 @@ class Pacer:
     async def take(self) -> None:
         await self.bucket.acquire()
 
-    async def take_chat(self, chat_id: int) -> None:
+    async def take_chat(self, chat_id: int) -> bool:
+        """Take the chat's token; return whether that meant waiting (then the send is late)."""
         bucket = self._chats.get(chat_id)
         if bucket is None:
             if len(self._chats) > 10000:  # forget chats whose bucket has refilled
@@ -175,7 +176,9 @@ class Pacer:
             # One message per chat a day: these buckets only guard retries, at Telegram's rate.
             rate = TELEGRAM.per_group if chat_id < 0 else TELEGRAM.per_chat
             bucket = self._chats[chat_id] = TokenBucket(rate, 1, self.clock)
+        waited = bucket.wait_time(self.clock()) > 0
         await bucket.acquire()
+        return waited
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429: nothing goes out for `seconds` (the whole pacer, and that chat)."""
@@ -347,8 +350,10 @@ class Broadcast:
         try:
             while True:
                 self._in_flight[task] = "unsent"
-                await pacer.take_chat(chat_id)
-                if tries.total:
+                # A send that waited for its chat (a retry, or a second forum topic of one group:
+                # 20 a minute per group) takes a bot-wide token again: the one taken when it was
+                # dispatched was spent seconds ago, and sending on it now would burst past the limit.
+                if await pacer.take_chat(chat_id) or tries.total:
                     await pacer.take()
                 tries.total += 1
                 self._in_flight[task] = "in_flight"
