@@ -166,16 +166,30 @@ class Pacer:
     async def take(self) -> None:
         await self.bucket.acquire()
 
-    async def take_chat(self, chat_id: int) -> bool:
-        """Take the chat's token; return whether that meant waiting (then the send is late)."""
+    def chat_wait(self, chat_id: int) -> float:
+        """Seconds until the chat may be written to again (0: now, or never written to)."""
+        bucket = self._chats.get(chat_id)
+        return bucket.wait_time(self.clock()) if bucket is not None else 0.0
+
+    def _chat(self, chat_id: int) -> TokenBucket:
         bucket = self._chats.get(chat_id)
         if bucket is None:
             if len(self._chats) > 10000:  # forget chats whose bucket has refilled
                 now = self.clock()
                 self._chats = {c: b for c, b in self._chats.items() if b.wait_time(now) > 0}
-            # One message per chat a day: these buckets only guard retries, at Telegram's rate.
+            # One message per chat a day (per forum topic: a few per group): these buckets guard
+            # retries and a group's topics, at Telegram's rate.
             rate = TELEGRAM.per_group if chat_id < 0 else TELEGRAM.per_chat
             bucket = self._chats[chat_id] = TokenBucket(rate, 1, self.clock)
+        return bucket
+
+    def take_chat_now(self, chat_id: int) -> bool:
+        """Take the chat's token if it is there now (the dispatcher's first attempt)."""
+        return self._chat(chat_id).try_take(self.clock())
+
+    async def take_chat(self, chat_id: int) -> bool:
+        """Take the chat's token; return whether that meant waiting (then the send is late)."""
+        bucket = self._chat(chat_id)
         waited = bucket.wait_time(self.clock()) > 0
         await bucket.acquire()
         return waited
@@ -280,6 +294,23 @@ class Broadcast:
             self._in_flight.pop(task, None)
             semaphore.release()
 
+        async def start(row: Due, message: QuoteMessage) -> None:
+            """Send a row whose chat token is taken: a slot, a bot-wide token, then its task."""
+            await semaphore.acquire()
+            try:
+                await pacer.take()
+            except BaseException:
+                semaphore.release()
+                raise
+            task = asyncio.create_task(self._send(row, message, journal, pacer, chat_taken=True))
+            self._in_flight[task] = "unsent"
+            task.add_done_callback(finished)
+
+        async def later(row: Due, message: QuoteMessage) -> None:
+            while not pacer.take_chat_now(row.chat_id):  # noqa: ASYNC110 (tokens come with time)
+                await asyncio.sleep(pacer.chat_wait(row.chat_id))
+            await start(row, message)
+
         while True:
             now = self.clock()
             since = now.date() - dt.timedelta(days=LOOK_BACK_DAYS)
@@ -294,20 +325,20 @@ class Broadcast:
                     rows = await self._db(self.ledger.due, day, now, after, self.pacing.batch)
                     for row in rows:
                         message = await self._message_for(row)
-                        await semaphore.acquire()
-                        try:
-                            await pacer.take()
-                        except BaseException:
-                            semaphore.release()
-                            raise
-                        task = asyncio.create_task(self._send(row, message, journal, pacer))
-                        self._in_flight[task] = "unsent"
-                        task.add_done_callback(finished)
+                        if not pacer.take_chat_now(row.chat_id):
+                            # Another forum topic of a group just written to (20 a minute per
+                            # group): it waits aside, holding neither a slot nor a token.
+                            waiting = asyncio.create_task(later(row, message))
+                            self._in_flight[waiting] = "unsent"
+                            waiting.add_done_callback(lambda t: self._in_flight.pop(t, None))
+                            continue
+                        await start(row, message)
                     if len(rows) < self.pacing.batch:
                         break
                     after = (rows[-1].chat_id, rows[-1].thread_id)
-            # A pass is over when its sends are; then look again (rows planned meanwhile).
-            if self._in_flight:
+            # A pass is over when its sends are (a waiting send starts its own before it ends);
+            # then look again (rows planned meanwhile).
+            while self._in_flight:
                 await asyncio.wait(list(self._in_flight))
 
     async def _drain(self, wait: float) -> None:
@@ -339,8 +370,13 @@ class Broadcast:
                 self.pacing.limit,
             )
 
-    async def _send(self, row: Due, message: QuoteMessage, journal: Journal, pacer: Pacer) -> None:
-        """Claim one row, send its message, and record what became of it (retrying what may be)."""
+    async def _send(
+        self, row: Due, message: QuoteMessage, journal: Journal, pacer: Pacer, chat_taken: bool = False
+    ) -> None:
+        """Claim one row, send its message, and record what became of it (retrying what may be).
+
+        `chat_taken`: the dispatcher took the chat's token for the first attempt.
+        """
         task = asyncio.current_task()
         assert task is not None  # a send always runs in its own task (see _dispatch)
         day, chat_id, thread = row.date, row.chat_id, row.thread_id
@@ -350,11 +386,11 @@ class Broadcast:
         try:
             while True:
                 self._in_flight[task] = "unsent"
-                # A send that waited for its chat (a retry, or a second forum topic of one group:
-                # 20 a minute per group) takes a bot-wide token again: the one taken when it was
-                # dispatched was spent seconds ago, and sending on it now would burst past the limit.
-                if await pacer.take_chat(chat_id) or tries.total:
-                    await pacer.take()
+                # A retry, or a send that waited for its chat, takes a bot-wide token again: the
+                # one taken when it was dispatched was spent, and sending on it would burst.
+                if tries.total or not chat_taken:
+                    if await pacer.take_chat(chat_id) or tries.total:
+                        await pacer.take()
                 tries.total += 1
                 self._in_flight[task] = "in_flight"
                 try:
