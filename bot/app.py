@@ -159,8 +159,7 @@ async def set_commands(application: Application) -> None:
                     admin, scope=BotCommandScopeChat(admin_id), language_code=code
                 )
             except TelegramError as exc:  # an admin who never started the bot: chat not found
-                log.warning("could not set the admin commands for %s: %s", admin_id, exc)
-                break
+                log.warning("could not set the %s admin commands for %s: %s", language, admin_id, exc)
 
 
 def bot_username(application: Application | None) -> str | None:
