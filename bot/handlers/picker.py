@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
+import re
 import zoneinfo
 
 from babel import Locale
@@ -36,9 +38,18 @@ from bot.i18n import Words
 from bot.messages import escape as e
 from bot.messages import snippet
 
+log = logging.getLogger(__name__)
+
 PICK = "time:"  # callback_data prefix: time:h:07, time:m:07:30, time:z:07:30:Europe/Paris
 WAITING = "time_picker"  # chat_data key: the picked HH:MM while a location or a city is awaited
 MINUTES = (0, 15, 30, 45)
+_HOUR = r"(?:[01][0-9]|2[0-3])"
+_PICKED = {  # what each step's callback data looks like
+    "h": re.compile(_HOUR),
+    "m": re.compile(rf"{_HOUR}:[0-5][0-9]"),
+    "z": re.compile(rf"{_HOUR}:[0-5][0-9]:[A-Za-z0-9_+\-/]+"),
+}
+_NOTHING = re.compile(r"(?!)")
 FOUND_AT_MOST = 8
 # The usual zones of each language's readers, west to east; every list ends with UTC.
 ZONES = {
@@ -180,6 +191,11 @@ async def picked(update: Update, context: Context) -> None:
         return
     step, _sep, value = query.data[len(PICK) :].partition(":")
     await query.answer()
+    # The data is the client's to send: only a picker's own values go on (the zone is checked
+    # with the typed form's checks in _finish).
+    if not _PICKED.get(step, _NOTHING).fullmatch(value):
+        log.info("picker: ignored callback data %r", query.data)
+        return
     if step == "h":
         await _edit(update, _("{time}: and the minutes?").format(time=f"{value}:__"), minutes_markup(value))
     elif step == "m":
