@@ -15,6 +15,7 @@ the command line (what the crash test runs; qotd/deliver.py).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -306,10 +307,23 @@ class Broadcast:
             self._in_flight[task] = "unsent"
             task.add_done_callback(finished)
 
-        async def later(row: Due, message: QuoteMessage) -> None:
-            while not pacer.take_chat_now(row.chat_id):  # noqa: ASYNC110 (tokens come with time)
-                await asyncio.sleep(pacer.chat_wait(row.chat_id))
-            await start(row, message)
+        # Rows whose chat was just written to (another forum topic of a group: 20 a minute per
+        # group) wait aside in one queue, oldest first, holding neither a slot nor a token.
+        waiting: collections.deque[tuple[Due, QuoteMessage]] = collections.deque()
+        drainer: asyncio.Task | None = None
+
+        async def drain() -> None:
+            while waiting:
+                row, message = waiting[0]
+                wait = pacer.chat_wait(row.chat_id)
+                if wait > 0:
+                    await asyncio.sleep(wait)  # (tokens come with time)
+                    continue
+                waiting.popleft()
+                if pacer.take_chat_now(row.chat_id):
+                    await start(row, message)
+                else:  # (another topic of its group took the token first)
+                    waiting.append((row, message))
 
         while True:
             now = self.clock()
@@ -326,11 +340,11 @@ class Broadcast:
                     for row in rows:
                         message = await self._message_for(row)
                         if not pacer.take_chat_now(row.chat_id):
-                            # Another forum topic of a group just written to (20 a minute per
-                            # group): it waits aside, holding neither a slot nor a token.
-                            waiting = asyncio.create_task(later(row, message))
-                            self._in_flight[waiting] = "unsent"
-                            waiting.add_done_callback(lambda t: self._in_flight.pop(t, None))
+                            waiting.append((row, message))
+                            if drainer is None or drainer.done():
+                                drainer = asyncio.create_task(drain())
+                                self._in_flight[drainer] = "unsent"  # (stop cancels it: rows stay pending)
+                                drainer.add_done_callback(lambda t: self._in_flight.pop(t, None))
                             continue
                         await start(row, message)
                     if len(rows) < self.pacing.batch:
