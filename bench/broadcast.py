@@ -7,9 +7,14 @@ this script that creates the subscribers, plans the day and runs the broadcast (
     python bench/broadcast.py                       # free tier, paid tier, memory 10k vs 1M
     python bench/broadcast.py --free 3000 --paid 30000 --memory 10000,1000000
     python bench/broadcast.py --only free --database-url postgresql://postgres@127.0.0.1/bench
+    python bench/broadcast.py --mix 10,20,10        # 10% paused, 20% silent, 10% in forum topics
 
 Printed per scenario: subscribers, wall time, achieved rate ÷ limit, 429s received,
-duplicates, misses, peak RSS, CPU seconds per 1,000 messages. Memory scenarios run in paid
+duplicates, misses, peak RSS, CPU seconds per 1,000 messages. With `--mix`, the paused
+subscribers must get nothing (a message to one counts as a duplicate-like error: `paused sent`),
+the silent ones go with disable_notification, and the topic subscribers are forum supergroups
+with two subscribed topics each (one message per topic; a miss is a topic without its one).
+Misses count only the subscribers who should get the quote. Memory scenarios run in paid
 mode (1000/s limit on in the emulator) with every subscriber delivered: the same streaming,
 ledger and pacing, only more of it.
 """
@@ -52,16 +57,37 @@ def start_emulator() -> tuple[subprocess.Popen, str, str]:
     return proc, info["control"].removesuffix("/_emulator/"), info["token"]
 
 
-def scenario(name: str, subscribers: int, paid: bool, database_url: str | None) -> dict:
+TOPICS_PER_GROUP = 2
+
+
+def split(subscribers: int, mix: tuple[int, int, int]) -> tuple[int, int, int, int]:
+    """(private chats, of them paused, of them silent, forum groups) for a mix in percent."""
+    paused, silent, topics = mix
+    groups = subscribers * topics // 100 // TOPICS_PER_GROUP
+    private = subscribers - groups * TOPICS_PER_GROUP
+    return private, private * paused // 100, private * silent // 100, groups
+
+
+def scenario(
+    name: str, subscribers: int, paid: bool, database_url: str | None, mix: tuple[int, int, int] = (0, 0, 0)
+) -> dict:
     from emulator import EmulatorClient
 
     emulator, url, token = start_emulator()
+    private, paused, _silent, group_count = split(subscribers, mix)
     try:
         with EmulatorClient(url, timeout=600) as control:
             control.configure_limits(enabled=True)
-            first, last = control.create_users(count=subscribers)
+            first, last = control.create_users(count=private)
+            groups = []
+            for _ in range(group_count):
+                group = control.create_supergroup(is_forum=True)
+                for topic in range(TOPICS_PER_GROUP):
+                    control.create_topic(chat_id=group, title=f"topic {topic}")
+                groups.append(group)
             with tempfile.TemporaryDirectory() as tmp:
                 db = database_url or f"sqlite:///{tmp}/bench.sqlite3"
+                Path(tmp, "groups.json").write_text(json.dumps(groups))
                 child = subprocess.run(
                     [
                         sys.executable,
@@ -76,7 +102,11 @@ def scenario(name: str, subscribers: int, paid: bool, database_url: str | None) 
                         "--first",
                         str(first),
                         "--count",
-                        str(subscribers),
+                        str(private),
+                        "--mix",
+                        ",".join(map(str, mix)),
+                        "--groups",
+                        str(Path(tmp, "groups.json")),
                     ]
                     + (["--paid"] if paid else []),
                     cwd=ROOT,
@@ -93,14 +123,18 @@ def scenario(name: str, subscribers: int, paid: bool, database_url: str | None) 
         emulator.terminate()
         emulator.wait()
     per_chat = counters["messages_per_chat"]
-    received = sum(1 for chat in range(first, last + 1) if per_chat.get(str(chat), 0) >= 1)
+    due = range(first + paused, last + 1)  # the first `paused` private chats paused
+    received = sum(1 for chat in due if per_chat.get(str(chat), 0) >= 1)
+    received += sum(min(per_chat.get(str(group), 0), TOPICS_PER_GROUP) for group in groups)
     limit = 1000.0 if paid else 30.0
     result.update(
         name=name,
+        subscribers=subscribers,
         limit=limit,
         too_many_requests=counters["too_many_requests"],
         duplicates=counters["duplicates"],
-        misses=subscribers - received,
+        misses=len(due) + TOPICS_PER_GROUP * len(groups) - received,
+        paused_sent=sum(per_chat.get(str(chat), 0) for chat in range(first, first + paused)),
         ratio=result["rate"] / limit,
     )
     return result
@@ -122,7 +156,19 @@ def child(args) -> None:
     else:
         store.upgrade()
     store.load_corpus(load_corpus(), NOW)
-    add_subscribers(store, range(args.first, args.first + args.count), NOW - dt.timedelta(days=1))
+    since = NOW - dt.timedelta(days=1)
+    mix = tuple(int(p) for p in args.mix.split(","))
+    ids = list(range(args.first, args.first + args.count))
+    paused, silent = len(ids) * mix[0] // 100, len(ids) * mix[1] // 100
+    if any(mix):  # (this branch's subscriber controls; without --mix the call is main's)
+        add_subscribers(store, ids[:paused], since, paused_at=since)
+        add_subscribers(store, ids[paused : paused + silent], since, silent=True)
+        add_subscribers(store, ids[paused + silent :], since)
+        groups = json.loads(Path(args.groups).read_text())
+        for thread in range(1, TOPICS_PER_GROUP + 1):  # (a topic's id is its creation message's: 1, 2)
+            add_subscribers(store, groups, since, kind="supergroup", thread_id=thread)
+    else:
+        add_subscribers(store, ids, since)
     ledger = Ledger(store)
     pick = store.pick_for(NOW.date(), NOW)
     ledger.plan(NOW.date(), pick.quote.id, Group(None, None), NOW, PENDING, NOW)
@@ -145,6 +191,7 @@ def child(args) -> None:
             {
                 "subscribers": args.count,
                 "sent": report.sent,
+                "planned": ledger.counts(NOW.date()),
                 "retry_after": report.retry_after,
                 "wall": wall,
                 "rate": report.sent / wall,
@@ -164,6 +211,8 @@ def main() -> None:
         parser.add_argument("--first", type=int, required=True)
         parser.add_argument("--count", type=int, required=True)
         parser.add_argument("--paid", action="store_true")
+        parser.add_argument("--mix", default="0,0,0")
+        parser.add_argument("--groups")
         child(parser.parse_args())
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -172,7 +221,17 @@ def main() -> None:
     parser.add_argument("--memory", default="10000,1000000", help="subscriber counts to compare RSS")
     parser.add_argument("--only", choices=("free", "paid", "memory"), action="append")
     parser.add_argument("--database-url", help="default: a fresh SQLite file per scenario")
+    parser.add_argument(
+        "--mix",
+        default="0,0,0",
+        help="percent of subscribers paused, silent, in forum topics (e.g. 10,20,10)",
+    )
     args = parser.parse_args()
+    mix = tuple(int(p) for p in args.mix.split(","))
+    if len(mix) != 3 or not all(0 <= p <= 100 for p in mix) or mix[0] + mix[1] > 100:
+        raise SystemExit(
+            f"--mix {args.mix}: three percentages (paused, silent, topics), paused + silent ≤ 100"
+        )
     only = set(args.only or ("free", "paid", "memory"))
     runs = []
     if "free" in only:
@@ -184,16 +243,16 @@ def main() -> None:
     header = (
         f"{'scenario':<18}{'subscribers':>12}{'wall s':>9}{'rate/s':>9}{'÷ limit':>9}"
         f"{'429s':>6}{'dups':>6}{'misses':>8}{'peak RSS MB':>13}{'CPU s/1k':>10}"
-    )
+    ) + (f"{'paused sent':>13}" if any(mix) else "")
     print(header, flush=True)
     results = []
     for name, n, paid in runs:
-        r = scenario(name, n, paid, args.database_url)
+        r = scenario(name, n, paid, args.database_url, mix)
         results.append(r)
         print(
             f"{r['name']:<18}{r['subscribers']:>12,}{r['wall']:>9.1f}{r['rate']:>9.1f}{r['ratio']:>9.1%}"
             f"{r['too_many_requests']:>6}{r['duplicates']:>6}{r['misses']:>8}{r['peak_rss_mb']:>13.1f}"
-            f"{r['cpu_per_1000']:>10.2f}",
+            f"{r['cpu_per_1000']:>10.2f}" + (f"{r['paused_sent']:>13}" if any(mix) else ""),
             flush=True,
         )
     memory = [r for r in results if r["name"].startswith("memory")]

@@ -27,8 +27,9 @@ from telegram.request import BaseRequest
 
 from bot.budget import Budget
 from bot.config import BotSettings
-from bot.handlers import add, admins, readers
-from bot.handlers.common import Context
+from bot.handlers import add, admins, controls, picker, readers
+from bot.handlers.common import Context, user_words
+from bot.i18n import DEFAULT, LANGUAGES, N_, translator
 from bot.limits import TELEGRAM, LimitSettings
 from bot.messages import ANOTHER
 from bot.persistence import Expiry, PersistentApplication, StorePersistence
@@ -37,8 +38,8 @@ from quotes.store import Store
 
 log = logging.getLogger(__name__)
 
-APOLOGY = "Sorry, something went wrong on our side. It has been logged; please try again later."
-SLOW_DOWN = "Too many requests at once: please wait {seconds} seconds, then try again."
+APOLOGY = N_("Sorry, something went wrong on our side. It has been logged; please try again later.")
+SLOW_DOWN = N_("Too many requests at once: please wait {seconds} seconds, then try again.")
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -47,12 +48,13 @@ async def on_error(update: object, context: Context) -> None:
     log.error("error while handling update %s", described, exc_info=context.error)
     if not isinstance(update, Update):
         return
+    apology = user_words(update).gettext(APOLOGY)  # (not the chat's choice: the store may be what failed)
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(APOLOGY[: TELEGRAM.callback_answer_length], show_alert=True)
+            await update.callback_query.answer(apology[: TELEGRAM.callback_answer_length], show_alert=True)
         elif update.effective_chat is not None:  # (an inline query has no chat: no results show)
             await context.bot.send_message(
-                update.effective_chat.id, APOLOGY, parse_mode=ParseMode.HTML, rate_limit_args=REPLY
+                update.effective_chat.id, apology, parse_mode=ParseMode.HTML, rate_limit_args=REPLY
             )
     except TelegramError:
         log.exception("could not send the apology for update %s", getattr(update, "update_id", None))
@@ -73,11 +75,14 @@ def throttle_users(
         log.info("user %s is over the command rate: update %s dropped", user.id, update.update_id)
         if warn and update.effective_chat is not None:
             seconds = max(1, round(throttle.retry_in(user.id)))
+            slow_down = user_words(update).gettext(SLOW_DOWN)
             await context.bot.send_message(
-                update.effective_chat.id, SLOW_DOWN.format(seconds=seconds), rate_limit_args=REPLY
+                update.effective_chat.id, slow_down.format(seconds=seconds), rate_limit_args=REPLY
             )
         elif warn and update.callback_query is not None:
-            await update.callback_query.answer("Too many requests at once: wait a moment.")
+            await update.callback_query.answer(
+                user_words(update).gettext("Too many requests at once: wait a moment.")
+            )
         raise ApplicationHandlerStop
 
     return check
@@ -103,8 +108,13 @@ def register_handlers(
         "source": readers.source_command,
         "subscribe": readers.subscribe,
         "unsubscribe": readers.unsubscribe,
-        "time": readers.time_command,
-        "settings": readers.settings_command,
+        "time": picker.time_command,
+        "settings": controls.settings_command,
+        "status": controls.status_command,
+        "pause": controls.pause_command,
+        "resume": controls.resume_command,
+        "silent": controls.silent_command,
+        "language": controls.language_command,
         "edit": admins.edit,
         "hide": admins.hide,
         "unhide": admins.unhide,
@@ -123,22 +133,41 @@ def register_handlers(
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, readers.chat_migrated))
     application.add_handler(CallbackQueryHandler(readers.another, pattern=f"^{ANOTHER}$"))
     application.add_handler(CallbackQueryHandler(readers.subscribe_button, pattern=f"^{readers.SUBSCRIBE}$"))
+    application.add_handler(
+        CallbackQueryHandler(readers.unsubscribe_button, pattern=f"^{readers.UNSUBSCRIBE}$")
+    )
+    application.add_handler(CallbackQueryHandler(controls.language_button, pattern=f"^{controls.LANGUAGE}"))
+    application.add_handler(CallbackQueryHandler(picker.picked, pattern=f"^{picker.PICK}"))
     application.add_handler(InlineQueryHandler(readers.inline_query))
     application.add_handler(ChatMemberHandler(readers.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, picker.location))
+    # Last: in a private chat, a command no handler took, or plain text, gets a hint, not silence.
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    application.add_handler(MessageHandler(private & filters.COMMAND, readers.unknown_command))
+    application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, picker.text))
     application.add_error_handler(on_error)
 
 
 async def set_commands(application: Application) -> None:
-    """Register the command menus: readers' for everyone, admins' in each admin's private chat."""
+    """Register the command menus, in each language: readers' for everyone, admins' in their chats.
+
+    English is the default menu (no language_code); every other language gets its own, which
+    Telegram shows to users whose app speaks it.
+    """
     settings: BotSettings = application.bot_data["settings"]
-    reader = [BotCommand(name, text) for name, text in readers.READER_COMMANDS]
-    admin = reader + [BotCommand(name, text) for name, text in admins.ADMIN_COMMANDS]
-    await application.bot.set_my_commands(reader, scope=BotCommandScopeDefault())
-    for admin_id in sorted(settings.admin_ids):
-        try:
-            await application.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
-        except TelegramError as exc:  # an admin who never started the bot: chat not found
-            log.warning("could not set the admin commands for %s: %s", admin_id, exc)
+    for language in LANGUAGES:
+        _ = translator(language).gettext
+        code = None if language == DEFAULT else language
+        reader = [BotCommand(name, _(text)) for name, text in readers.READER_COMMANDS]
+        admin = reader + [BotCommand(name, _(text)) for name, text in admins.ADMIN_COMMANDS]
+        await application.bot.set_my_commands(reader, scope=BotCommandScopeDefault(), language_code=code)
+        for admin_id in sorted(settings.admin_ids):
+            try:
+                await application.bot.set_my_commands(
+                    admin, scope=BotCommandScopeChat(admin_id), language_code=code
+                )
+            except TelegramError as exc:  # an admin who never started the bot: chat not found
+                log.warning("could not set the %s admin commands for %s: %s", language, admin_id, exc)
 
 
 def bot_username(application: Application | None) -> str | None:

@@ -285,9 +285,12 @@ class PersistentApplication(Application):
     async def process_update(self, update: object) -> None:
         if isinstance(update, Update) and isinstance(self.persistence, StorePersistence):
             try:
-                await self.refresh_conversations(update, self.persistence)
+                dropped = await self.refresh_conversations(update, self.persistence)
             except Exception as exc:  # the database: not handled on a state it could not read
                 await self.process_error(update, exc)
+                return
+            if dropped:  # the message answered the dropped draft: told so, and handled no further
+                await self.update_persistence()
                 return
         try:
             await super().process_update(update)
@@ -307,8 +310,10 @@ class PersistentApplication(Application):
             if isinstance(handler, ConversationHandler) and handler.persistent and handler.name
         ]
 
-    async def refresh_conversations(self, update: Update, persistence: StorePersistence) -> None:
-        """Load the update's conversation states from the database (dropping stale ones)."""
+    async def refresh_conversations(self, update: Update, persistence: StorePersistence) -> bool:
+        """Load the update's conversation states from the database (dropping stale ones); say
+        whether one was dropped (its user has been told)."""
+        dropped = False
         for handler in self._persistent_conversations():
             if update.effective_chat is None or update.effective_user is None:
                 continue
@@ -324,11 +329,12 @@ class PersistentApplication(Application):
             age = None if stored is None else persistence.clock() - stored.updated_at
             if stored is not None and expiry is not None and age is not None and age > expiry.max_age:
                 await self._expire(update, handler.name, key, stored, expiry, persistence)
-                stored = None
+                stored, dropped = None, True
             if stored is None:
                 dict.pop(states.data, key, None)  # not tracked: the database already has no row
             else:
                 states.update_no_track({key: stored.state})
+        return dropped
 
     async def _expire(
         self,

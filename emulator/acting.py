@@ -86,17 +86,41 @@ class ActingMixin(EmulatorState):
         bot: str | int | None = None,
         reply_to_message_id: int | None = None,
         entities: list[Json] | None = None,
+        thread_id: int | None = None,
     ) -> Json:
-        """The user sends a text message (to the bot in private, or in ``chat_id``); answers the
-        Message the bot receives (bot_command, mention, url ... entities found as Telegram does)."""
+        """The user sends a text message (to the bot in private, or in ``chat_id``; ``thread_id``:
+        in that forum topic); answers the Message the bot receives (bot_command, mention, url ...
+        entities found as Telegram does)."""
+        if thread_id is not None:
+            chat = self._get_chat(chat_id if chat_id is not None else user_id)
+            topic = (chat.topics or {}).get(thread_id)
+            if topic is None or topic.deleted:
+                raise ValueError(f"no topic {thread_id} in chat {chat.id}")
 
         def build(msg: Message) -> None:
             msg.text = text
+            msg.thread_id = thread_id
             found = find_entities(text, entities)
             msg.entities = found or None
 
         with self._lock:
             return self._user_message(user_id, chat_id, bot, build, text, reply_to_message_id)
+
+    def send_location(
+        self,
+        user_id: int,
+        latitude: float,
+        longitude: float,
+        chat_id: int | None = None,
+        bot: str | int | None = None,
+    ) -> Json:
+        """The user shares a location (the "Share location" button of a reply keyboard)."""
+
+        def build(msg: Message) -> None:
+            msg.extra = {"location": {"latitude": float(latitude), "longitude": float(longitude)}}
+
+        with self._lock:
+            return self._user_message(user_id, chat_id, bot, build, "", None)
 
     def send_command(
         self,
@@ -240,6 +264,8 @@ class ActingMixin(EmulatorState):
             "edit_date": msg.edit_date,
             "edits": msg.edits or [],
             "deleted": msg.deleted,
+            "message_thread_id": msg.thread_id,
+            "disable_notification": msg.silent,
         }
         if msg.extra:
             d.update(msg.extra)

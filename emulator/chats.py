@@ -124,9 +124,15 @@ class ChatsMixin(EmulatorState):
         username: str | None = None,
         bot_status: str = "member",
         creator: int | None = None,
+        is_forum: bool = False,
     ) -> int:
-        """Create a supergroup (id -100...)."""
-        return self._group_like("supergroup", title, members, username, bot_status, creator)
+        """Create a supergroup (id -100...); ``is_forum``: with topics (emulator/forums.py)."""
+        cid = self._group_like("supergroup", title, members, username, bot_status, creator)
+        if is_forum:
+            with self._lock:
+                chat = self._get_chat(cid)
+                chat.is_forum, chat.topics = True, {}
+        return cid
 
     def create_channel(
         self,

@@ -29,6 +29,7 @@ from typing import Any
 from . import errors as E
 from .acting import ActingMixin
 from .chats import ChatsMixin
+from .forums import ForumsMixin
 from .limits import SENDING_METHODS, FaultInjector, Faults, FloodControl, Limits
 from .methods import BotApiMixin
 from .photos import PhotosMixin
@@ -38,7 +39,9 @@ from .updates import UpdatesMixin
 __all__ = ["METHODS", "Bot", "Chat", "Emulator", "Message"]
 
 
-class Emulator(ChatsMixin, BotApiMixin, PhotosMixin, UpdatesMixin, ActingMixin):
+class Emulator(
+    ChatsMixin, BotApiMixin, ForumsMixin, PhotosMixin, UpdatesMixin, ActingMixin
+):  # (PhotosMixin is a FilesMixin)
     """A Telegram Bot API server in memory: state, rules, and the control side for tests."""
 
     def __init__(
@@ -204,6 +207,11 @@ for _name in (
     "sendPhoto",
     "getFile",
     "leaveChat",
+    "editMessageReplyMarkup",
+    "createForumTopic",
+    "closeForumTopic",
+    "reopenForumTopic",
+    "deleteForumTopic",
 ):
     _CANONICAL[_name.lower()] = _name
     _METHODS[_name.lower()] = getattr(Emulator, "api_" + _name.lower(), None) or (

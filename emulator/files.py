@@ -56,6 +56,7 @@ class FilesMixin(SendingMixin):
             if utf16_len(caption) > MAX_CAPTION:
                 raise E.bad_request(E.CAPTION_TOO_LONG)
         markup = self._reply_markup(p)
+        self._check_thread(chat, p)
         if upload is not None:
             name, ctype, data = upload
             if len(data) > MAX_UPLOAD:

@@ -1,7 +1,8 @@
 """The Bot API methods on messages, queries, commands and chats (``api_<name lowercased>``, taking
 the bot, the parameters and the uploaded files): getMe, sendMessage, editMessageText,
-deleteMessage, answerCallbackQuery, answerInlineQuery, set/get/deleteMyCommands, getChat,
-getChatMember and leaveChat.  Files are in ``emulator.files``, getUpdates and webhooks in
+editMessageReplyMarkup, deleteMessage, answerCallbackQuery, answerInlineQuery,
+set/get/deleteMyCommands, getChat, getChatMember and leaveChat (forum topics: ``emulator.forums``).
+Files are in ``emulator.files``, getUpdates and webhooks in
 ``emulator.updates``; ``Emulator.call`` (``emulator.core``) dispatches to all of them.
 """
 
@@ -56,6 +57,7 @@ class BotApiMixin(SendingMixin):
         markup = self._reply_markup(p)
         chat = self._resolve_chat(p)
         self._check_access(bot, chat)
+        self._check_thread(chat, p)
         paid = _b(p, "allow_paid_broadcast")
         self._check_flood(bot, chat, paid)
         if paid:
@@ -95,6 +97,30 @@ class BotApiMixin(SendingMixin):
         msg.text = plain
         msg.entities = entities or None
         msg.parse_mode = parse_mode
+        msg.reply_markup = markup
+        msg.edit_date = int(self.wall_clock())
+        return self._message_json(msg, bot, chat)
+
+    def api_editmessagereplymarkup(self, bot: Bot, p: Json, files: Json) -> Json:
+        """Change only a message's inline keyboard (an empty or missing one removes it)."""
+        if p.get("inline_message_id"):
+            raise E.bad_request("message to edit not found")
+        markup = self._reply_markup(p)
+        chat = self._resolve_chat(p)
+        message_id = _i(p, "message_id")
+        if not message_id:
+            raise E.bad_request("message identifier is not specified")
+        self._check_access(bot, chat)
+        msg = self._find(chat, message_id)
+        if msg is None or msg.deleted:
+            raise E.bad_request("message to edit not found")
+        if not msg.from_bot or msg.sender_id != bot.id:
+            raise E.bad_request("message can't be edited")
+        if msg.reply_markup == markup:
+            raise E.bad_request(E.MESSAGE_NOT_MODIFIED)
+        if msg.edits is None:
+            msg.edits = []
+        msg.edits.append({"text": msg.text, "reply_markup": msg.reply_markup, "edit_date": msg.edit_date})
         msg.reply_markup = markup
         msg.edit_date = int(self.wall_clock())
         return self._message_json(msg, bot, chat)

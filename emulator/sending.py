@@ -73,6 +73,18 @@ class SendingMixin(EmulatorState):
             raise E.forbidden(f"bot was kicked from the {kind} chat")
         raise E.forbidden(f"bot is not a member of the {kind} chat")
 
+    def _check_thread(self, chat: Chat, p: Json) -> int | None:
+        """The forum topic (message_thread_id) a message goes to, checked as Telegram does."""
+        thread_id = _i(p, "message_thread_id")
+        if not thread_id:
+            return None
+        topic = (chat.topics or {}).get(thread_id)
+        if topic is None or topic.deleted:
+            raise E.bad_request(E.THREAD_NOT_FOUND)
+        if topic.closed:
+            raise E.bad_request(E.TOPIC_CLOSED)
+        return thread_id
+
     def _check_flood(self, bot: Bot, chat: Chat, paid: bool) -> None:
         retry = self.flood.check(bot.id, chat.id, chat.type != "private", paid)
         if retry:
@@ -151,6 +163,8 @@ class SendingMixin(EmulatorState):
         msg.entities = entities or None
         msg.parse_mode = parse_mode
         msg.reply_markup = markup
+        msg.thread_id = _i(p, "message_thread_id") or None  # (checked by _check_thread)
+        msg.silent = bool(p.get("disable_notification")) and p.get("disable_notification") != "false"
         reply_to = _i(p, "reply_to_message_id")
         if not reply_to:
             rp = p.get("reply_parameters")
@@ -163,6 +177,8 @@ class SendingMixin(EmulatorState):
         chat.sent += 1
         self.messages_sent += 1
         key = text if text is not None else ""
+        if msg.thread_id is not None:  # the same text in two forum topics is no duplicate
+            key = f"{msg.thread_id}\x00{key}"
         texts = chat.texts
         if texts is None:
             chat.texts = {key: 1}

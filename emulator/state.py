@@ -44,7 +44,9 @@ class Message:
         "reply_markup",
         "reply_to",
         "sender_id",
+        "silent",
         "text",
+        "thread_id",
     )
 
     def __init__(self, chat_id: int, message_id: int, sender_id: int, from_bot: bool, date: int):
@@ -64,6 +66,8 @@ class Message:
         self.edits: list[Json] | None = None
         self.deleted = False
         self.extra: Json | None = None
+        self.thread_id: int | None = None  # the forum topic (message_thread_id) it is in
+        self.silent = False  # sent with disable_notification
 
 
 class Chat:
@@ -77,6 +81,7 @@ class Chat:
         "first_name",
         "id",
         "is_bot",
+        "is_forum",
         "language_code",
         "last_name",
         "members",
@@ -87,6 +92,7 @@ class Chat:
         "sent",
         "texts",
         "title",
+        "topics",
         "type",
         "username",
     )
@@ -112,6 +118,8 @@ class Chat:
         self.texts: dict[str, int] | None = None
         self.sent = 0
         self.dups = 0
+        self.is_forum = False  # a supergroup with topics (emulator/forums.py)
+        self.topics: dict[int, Any] | None = None
 
 
 class _Waiter:
@@ -175,6 +183,8 @@ def _chat_json(chat: Chat) -> Json:
     if chat.username:
         d["username"] = chat.username
     d["type"] = chat.type
+    if chat.is_forum:
+        d["is_forum"] = True
     return d
 
 
@@ -409,6 +419,9 @@ class EmulatorState:
                 d["from"] = _user_json(user)
         d["chat"] = _chat_json(chat)
         d["date"] = msg.date
+        if msg.thread_id is not None:
+            d["message_thread_id"] = msg.thread_id
+            d["is_topic_message"] = True
         if msg.edit_date:
             d["edit_date"] = msg.edit_date
         if msg.reply_to:

@@ -40,7 +40,7 @@ from qotd.feed_files import FeedFolder
 from qotd.leadership import Leadership, leadership_for
 from qotd.settings import Settings
 from qotd.share import channel_cards
-from quotes.dates import parse_time_of_day
+from quotes.dates import due_instant, parse_time_of_day
 from quotes.days import day_of
 from quotes.model import Pick
 from quotes.selection import NoQuoteError
@@ -54,15 +54,6 @@ WAKE_EVERY = 60.0  # seconds: the safety-net wake-up
 OnPublish = Callable[[dt.date, Pick], Awaitable[None] | None]
 
 # --- due times: pure functions -----------------------------------------------------------------
-
-
-def due_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
-    """Return the UTC instant of wall-clock `at` on `day` in `zone`.
-
-    A time skipped by a spring-forward change is read with the offset before the change (02:30
-    → 03:30 new time); a time that happens twice on a fall-back day means its first occurrence.
-    """
-    return dt.datetime.combine(day, at, tzinfo=zone).replace(fold=0).astimezone(dt.UTC)
 
 
 def due_dates(

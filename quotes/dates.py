@@ -1,7 +1,8 @@
 """Dates that carry their precision (a day, a month, a year, or unknown), and times of day.
 
 The one formatter of dates as people write them ("15 November 2010", `PartialDate.human`,
-`day_text`) and the one parser of a time of day written HH:MM (`parse_time_of_day`).
+`day_text`), in English or, through Babel's CLDR data, in a reader's language ("15 ноября
+2010"), and the one parser of a time of day written HH:MM (`parse_time_of_day`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+
+from babel.dates import format_date
 
 PRECISIONS = ("day", "month", "year", "unknown")
 
@@ -26,6 +29,10 @@ _MONTHS = (
     "November",
     "December",
 )
+# CLDR patterns of a date in words, by precision: the day in the month's inflected form ("15
+# ноября 2010"), a month on its own in the standalone form ("ноябрь 2010").
+_PATTERNS = {"day": "d MMMM y", "month": "LLLL y", "year": "y"}
+ENGLISH = "en"
 _ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -102,10 +109,18 @@ class PartialDate:
             parts.append(f"{self.day:02d}")
         return "-".join(parts)
 
-    def human(self) -> str:
-        """Return the date as people write it: '15 November 2010', 'March 2013', '2013'."""
+    def human(self, locale: str = ENGLISH) -> str:
+        """Return the date as people write it: '15 November 2010', 'March 2013', '2013'.
+
+        In another `locale` (a language code Babel knows): '15 ноября 2010', 'март 2013'. An
+        unknown date is 'date unknown' (the bot translates that phrase itself).
+        """
         if self.year is None:
             return "date unknown"
+        if locale != ENGLISH:
+            first = self.first_day()
+            assert first is not None  # (the year is known)
+            return format_date(first, _PATTERNS[self.precision], locale=locale)
         if self.month is None:
             return str(self.year)
         if self.day is None:
@@ -122,9 +137,18 @@ class PartialDate:
         return self.iso() or "unknown"
 
 
-def day_text(day: dt.date) -> str:
-    """Return a calendar date as people write it: '23 November 2026'."""
-    return PartialDate(day.year, day.month, day.day).human()
+def day_text(day: dt.date, locale: str = ENGLISH) -> str:
+    """Return a calendar date as people write it: '23 November 2026' ('23 ноября 2026' in ru)."""
+    return PartialDate(day.year, day.month, day.day).human(locale)
+
+
+def due_instant(day: dt.date, at: dt.time, zone: dt.tzinfo) -> dt.datetime:
+    """Return the UTC instant of wall-clock `at` on `day` in `zone`.
+
+    A time skipped by a spring-forward change is read with the offset before the change (02:30
+    → 03:30 new time); a time that happens twice on a fall-back day means its first occurrence.
+    """
+    return dt.datetime.combine(day, at, tzinfo=zone).replace(fold=0).astimezone(dt.UTC)
 
 
 def parse_time_of_day(value: str) -> dt.time:

@@ -15,6 +15,7 @@ the command line (what the crash test runs; qotd/deliver.py).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -51,6 +52,8 @@ from bot.delivery.ledger import (
     Ledger,
     Outcome,
 )
+from bot.delivery.subscribers import NO_TOPIC, TOPIC_CLOSED
+from bot.i18n import translator
 from bot.limits import (
     BROADCAST_BURST_SHARE,
     BROADCAST_MARGIN,
@@ -155,12 +158,14 @@ class Report:
         )
 
 
-def delivery_message(store: Store, quote_id: str, day: dt.date) -> QuoteMessage:
-    """The message of `day` with `quote_id`, as sent, and as an edit after a correction."""
+def delivery_message(store: Store, quote_id: str, day: dt.date, language: str | None = None) -> QuoteMessage:
+    """The message of `day` with `quote_id` in the chat's `language`, as sent, and as an edit
+    after a correction."""
     quote = store.quote(quote_id)
     assert quote is not None, "deliveries.quote_id references quotes.id, and quotes are never deleted"
     source, cites = store.provenance(quote)
-    return quote_message(quote, source, cites, heading(day))
+    words = translator(language)
+    return quote_message(quote, source, cites, heading(day, words), words)
 
 
 class Pacer:
@@ -180,16 +185,33 @@ class Pacer:
         else:
             await self.bucket.acquire()
 
-    async def take_chat(self, chat_id: int) -> None:
+    def chat_wait(self, chat_id: int) -> float:
+        """Seconds until the chat may be written to again (0: now, or never written to)."""
+        bucket = self._chats.get(chat_id)
+        return bucket.wait_time(self.clock()) if bucket is not None else 0.0
+
+    def _chat(self, chat_id: int) -> TokenBucket:
         bucket = self._chats.get(chat_id)
         if bucket is None:
             if len(self._chats) > 10000:  # forget chats whose bucket has refilled
                 now = self.clock()
                 self._chats = {c: b for c, b in self._chats.items() if b.wait_time(now) > 0}
-            # One message per chat a day: these buckets only guard retries, at Telegram's rate.
+            # One message per chat a day (per forum topic: a few per group): these buckets guard
+            # retries and a group's topics, at Telegram's rate.
             rate = TELEGRAM.per_group if chat_id < 0 else TELEGRAM.per_chat
             bucket = self._chats[chat_id] = TokenBucket(rate, 1, self.clock)
+        return bucket
+
+    def take_chat_now(self, chat_id: int) -> bool:
+        """Take the chat's token if it is there now (the dispatcher's first attempt)."""
+        return self._chat(chat_id).try_take(self.clock())
+
+    async def take_chat(self, chat_id: int) -> bool:
+        """Take the chat's token; return whether that meant waiting (then the send is late)."""
+        bucket = self._chat(chat_id)
+        waited = bucket.wait_time(self.clock()) > 0
         await bucket.acquire()
+        return waited
 
     async def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429: nothing goes out for `seconds` (the whole pacer, and that chat)."""
@@ -227,7 +249,7 @@ class Broadcast:
         self._own_executor = executor is None
         self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="ledger")
         self.report = Report()
-        self._messages: dict[str, QuoteMessage] = {}
+        self._messages: dict[tuple[str, dt.date, str | None], QuoteMessage] = {}
         self._stopping = False
         self._stop_requested = False
         self._in_flight: dict[asyncio.Task, str] = {}  # task -> "unsent" | "in_flight"
@@ -235,8 +257,8 @@ class Broadcast:
     async def _db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    def _build_message(self, quote_id: str, day: dt.date) -> QuoteMessage:
-        return delivery_message(self.store, quote_id, day)
+    def _build_message(self, quote_id: str, day: dt.date, language: str | None) -> QuoteMessage:
+        return delivery_message(self.store, quote_id, day, language)
 
     async def run(self) -> Report:
         """Send every pending row that is due, then return the report (also after `stop`)."""
@@ -286,10 +308,12 @@ class Broadcast:
             dispatcher.cancel()
 
     async def _message_for(self, row: Due) -> QuoteMessage:
-        key = f"{row.quote_id}@{row.date.isoformat()}"
+        key = (row.quote_id, row.date, row.language)
         message = self._messages.get(key)
         if message is None:
-            message = self._messages[key] = await self._db(self._build_message, row.quote_id, row.date)
+            message = self._messages[key] = await self._db(
+                self._build_message, row.quote_id, row.date, row.language
+            )
         return message
 
     async def _dispatch(self, journal: Journal) -> None:
@@ -299,6 +323,36 @@ class Broadcast:
         def finished(task: asyncio.Task) -> None:
             self._in_flight.pop(task, None)
             semaphore.release()
+
+        async def start(row: Due, message: QuoteMessage) -> None:
+            """Send a row whose chat token is taken: a slot, a bot-wide token, then its task."""
+            await semaphore.acquire()
+            try:
+                await pacer.take()
+            except BaseException:
+                semaphore.release()
+                raise
+            task = asyncio.create_task(self._send(row, message, journal, pacer, chat_taken=True))
+            self._in_flight[task] = "unsent"
+            task.add_done_callback(finished)
+
+        # Rows whose chat was just written to (another forum topic of a group: 20 a minute per
+        # group) wait aside in one queue, oldest first, holding neither a slot nor a token.
+        waiting: collections.deque[tuple[Due, QuoteMessage]] = collections.deque()
+        drainer: asyncio.Task | None = None
+
+        async def drain() -> None:
+            while waiting:
+                row, message = waiting[0]
+                wait = pacer.chat_wait(row.chat_id)
+                if wait > 0:
+                    await asyncio.sleep(wait)  # (tokens come with time)
+                    continue
+                waiting.popleft()
+                if pacer.take_chat_now(row.chat_id):
+                    await start(row, message)
+                else:  # (another topic of its group took the token first)
+                    waiting.append((row, message))
 
         while True:
             now = self.clock()
@@ -316,20 +370,20 @@ class Broadcast:
                     rows = await self._db(self.ledger.due, day, now, after, self.pacing.batch)
                     for row in rows:
                         message = await self._message_for(row)
-                        await semaphore.acquire()
-                        try:
-                            await pacer.take()
-                        except BaseException:
-                            semaphore.release()
-                            raise
-                        task = asyncio.create_task(self._send(row, message, journal, pacer))
-                        self._in_flight[task] = "unsent"
-                        task.add_done_callback(finished)
+                        if not pacer.take_chat_now(row.chat_id):
+                            waiting.append((row, message))
+                            if drainer is None or drainer.done():
+                                drainer = asyncio.create_task(drain())
+                                self._in_flight[drainer] = "unsent"  # (stop cancels it: rows stay pending)
+                                drainer.add_done_callback(lambda t: self._in_flight.pop(t, None))
+                            continue
+                        await start(row, message)
                     if len(rows) < self.pacing.batch:
                         break
-                    after = rows[-1].chat_id
-            # A pass is over when its sends are; then look again (rows planned meanwhile).
-            if self._in_flight:
+                    after = (rows[-1].chat_id, rows[-1].thread_id)
+            # A pass is over when its sends are (a waiting send starts its own before it ends);
+            # then look again (rows planned meanwhile).
+            while self._in_flight:
                 await asyncio.wait(list(self._in_flight))
 
     async def _drain(self, wait: float) -> None:
@@ -361,21 +415,28 @@ class Broadcast:
                 self.pacing.limit,
             )
 
-    async def _send(self, row: Due, message: QuoteMessage, journal: Journal, pacer: Pacer) -> None:
-        """Claim one row, send its message, and record what became of it (retrying what may be)."""
+    async def _send(
+        self, row: Due, message: QuoteMessage, journal: Journal, pacer: Pacer, chat_taken: bool = False
+    ) -> None:
+        """Claim one row, send its message, and record what became of it (retrying what may be).
+
+        `chat_taken`: the dispatcher took the chat's token for the first attempt.
+        """
         task = asyncio.current_task()
         assert task is not None  # a send always runs in its own task (see _dispatch)
-        day, chat_id = row.date, row.chat_id
-        if not await journal.claim(day, chat_id):
+        day, chat_id, thread = row.date, row.chat_id, row.thread_id
+        if not await journal.claim(day, chat_id, thread):
             return
         tries = _Tries()
         photo = self.cards.photo_for(chat_id, row.quote_id, message) if self.cards else None
         try:
             while True:
                 self._in_flight[task] = "unsent"
-                await pacer.take_chat(chat_id)
-                if tries.total:
-                    await pacer.take()
+                # A retry, or a send that waited for its chat, takes a bot-wide token again: the
+                # one taken when it was dispatched was spent, and sending on it would burst.
+                if tries.total or not chat_taken:
+                    if await pacer.take_chat(chat_id) or tries.total:
+                        await pacer.take()
                 tries.total += 1
                 self._in_flight[task] = "in_flight"
                 try:
@@ -386,6 +447,8 @@ class Broadcast:
                             caption=message.html,
                             parse_mode=ParseMode.HTML,
                             reply_markup=message.markup,
+                            message_thread_id=thread or None,
+                            disable_notification=True if row.silent else None,
                             allow_paid_broadcast=True if self.pacing.paid else None,
                         )
                     else:
@@ -394,14 +457,16 @@ class Broadcast:
                             message.html,
                             parse_mode=ParseMode.HTML,
                             reply_markup=message.markup,
+                            message_thread_id=thread or None,
+                            disable_notification=True if row.silent else None,
                             allow_paid_broadcast=True if self.pacing.paid else None,
                         )
                 except RetryAfter as exc:
                     self._in_flight[task] = "unsent"
-                    if await self._wait_out_429(exc, tries, day, chat_id, journal, pacer):
+                    if await self._wait_out_429(exc, tries, day, chat_id, journal, pacer, thread):
                         continue
                 except Forbidden as exc:
-                    self._record_final(journal, day, chat_id, BLOCKED, error=str(exc))
+                    self._record_final(journal, day, chat_id, BLOCKED, error=str(exc), thread_id=thread)
                 except ChatMigrated as exc:
                     self._in_flight[task] = "unsent"
                     moved = await self._follow_migration(exc, day, chat_id, journal)
@@ -414,21 +479,30 @@ class Broadcast:
                         photo = None
                         self._in_flight[task] = "unsent"
                         continue
-                    self._record_final(journal, day, chat_id, FAILED, error=str(exc))
+                    # A closed or deleted forum topic ends that topic's subscription, as a block would.
+                    gone = TOPIC_CLOSED if thread and topic_gone(exc) else None
+                    status = BLOCKED if gone else FAILED
+                    self._record_final(
+                        journal, day, chat_id, status, error=str(exc), thread_id=thread, ends=gone
+                    )
                 except NetworkError as exc:
                     if maybe_delivered(exc):
-                        self._record_final(journal, day, chat_id, UNCERTAIN, error=_described(exc))
+                        self._record_final(
+                            journal, day, chat_id, UNCERTAIN, error=_described(exc), thread_id=thread
+                        )
                     else:
                         self._in_flight[task] = "unsent"
-                        if await self._back_off(exc, tries, day, chat_id, journal):
+                        if await self._back_off(exc, tries, day, chat_id, journal, thread):
                             continue
                 except TelegramError as exc:
-                    self._record_final(journal, day, chat_id, FAILED, error=_described(exc))
+                    self._record_final(journal, day, chat_id, FAILED, error=_described(exc), thread_id=thread)
                 else:
-                    self._record_final(journal, day, chat_id, SENT, message_id=sent.message_id)
+                    self._record_final(
+                        journal, day, chat_id, SENT, message_id=sent.message_id, thread_id=thread
+                    )
                 return
         except asyncio.CancelledError:
-            self._interrupted(task, journal, day, chat_id)
+            self._interrupted(task, journal, day, chat_id, thread)
             raise
 
     def _record_final(
@@ -440,20 +514,31 @@ class Broadcast:
         *,
         error: str | None = None,
         message_id: int | None = None,
+        thread_id: int = NO_TOPIC,
+        ends: str | None = None,
     ) -> None:
         """Record a send's final outcome in the ledger and count it in the report."""
-        journal.record(Outcome(day, chat_id, status, message_id=message_id, error=error))
+        journal.record(
+            Outcome(day, chat_id, status, message_id=message_id, error=error, thread_id=thread_id, ends=ends)
+        )
         self.report.count(status)
 
     async def _wait_out_429(
-        self, exc: RetryAfter, tries: _Tries, day: dt.date, chat_id: int, journal: Journal, pacer: Pacer
+        self,
+        exc: RetryAfter,
+        tries: _Tries,
+        day: dt.date,
+        chat_id: int,
+        journal: Journal,
+        pacer: Pacer,
+        thread_id: int = NO_TOPIC,
     ) -> bool:
         """Telegram said 429: pause the pacer and wait; False (recorded failed) after too many."""
         self.report.retry_after += 1
         tries.retry_after += 1
         seconds = retry_after_seconds(exc)
         if tries.retry_after > self.pacing.max_retry_after:
-            self._record_final(journal, day, chat_id, FAILED, error=str(exc))
+            self._record_final(journal, day, chat_id, FAILED, error=str(exc), thread_id=thread_id)
             return False
         log.warning("delivery: 429 for chat %s, pausing %.0fs", chat_id, seconds)
         await pacer.pause(chat_id, seconds)
@@ -473,26 +558,39 @@ class Broadcast:
         return new
 
     async def _back_off(
-        self, exc: NetworkError, tries: _Tries, day: dt.date, chat_id: int, journal: Journal
+        self,
+        exc: NetworkError,
+        tries: _Tries,
+        day: dt.date,
+        chat_id: int,
+        journal: Journal,
+        thread_id: int = NO_TOPIC,
     ) -> bool:
         """The request surely did not arrive: wait with jittered backoff; False (failed) when used up."""
         tries.failures += 1
         if tries.failures >= self.pacing.max_attempts:
-            self._record_final(journal, day, chat_id, FAILED, error=_described(exc))
+            self._record_final(journal, day, chat_id, FAILED, error=_described(exc), thread_id=thread_id)
             return False
         self.report.retries += 1
         delay = min(30.0, self.pacing.backoff * 2 ** (tries.failures - 1))
         await asyncio.sleep(delay * random.uniform(0.5, 1.0))
         return True
 
-    def _interrupted(self, task: asyncio.Task, journal: Journal, day: dt.date, chat_id: int) -> None:
+    def _interrupted(
+        self, task: asyncio.Task, journal: Journal, day: dt.date, chat_id: int, thread_id: int = NO_TOPIC
+    ) -> None:
         """Stopped mid-send: a request in flight may have arrived (uncertain); an unsent one goes back."""
         if self._in_flight.get(task) == "in_flight":
             self._record_final(
-                journal, day, chat_id, UNCERTAIN, error="stopped while the request was in flight"
+                journal,
+                day,
+                chat_id,
+                UNCERTAIN,
+                error="stopped while the request was in flight",
+                thread_id=thread_id,
             )
         else:
-            journal.record(Outcome(day, chat_id, PENDING))
+            journal.record(Outcome(day, chat_id, PENDING, thread_id=thread_id))
             self.report.handed_back += 1
 
 
@@ -503,6 +601,16 @@ class _Tries:
     total: int = 0
     failures: int = 0  # 5xx and connection failures
     retry_after: int = 0  # 429 answers
+
+
+# Telegram's answers for a forum topic that was closed or deleted (or never was).
+TOPIC_ERRORS = ("topic_closed", "topic_deleted", "message thread not found")
+
+
+def topic_gone(exc: BadRequest) -> bool:
+    """Say whether Telegram refused a message because its forum topic is closed or gone."""
+    text = str(exc).casefold()
+    return any(error in text for error in TOPIC_ERRORS)
 
 
 def _described(exc: Exception) -> str:

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.delivery.ledger import PENDING, Ledger, Outcome
+from bot.delivery.ledger import PENDING, Key, Ledger, Outcome
+from bot.delivery.subscribers import NO_TOPIC
 
 log = logging.getLogger("bot.delivery.broadcast")
 
@@ -28,7 +29,7 @@ class Journal:
         self.ledger = ledger
         self.executor = executor
         self.clock = clock
-        self._claims: list[tuple[tuple[dt.date, int], asyncio.Future]] = []
+        self._claims: list[tuple[Key, asyncio.Future]] = []
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -38,10 +39,10 @@ class Journal:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-journal")
 
-    async def claim(self, day: dt.date, chat_id: int) -> bool:
+    async def claim(self, day: dt.date, chat_id: int, thread_id: int = NO_TOPIC) -> bool:
         """Move a row to `sending` and wait until that is committed; False if it was not pending."""
         future = asyncio.get_running_loop().create_future()
-        entry = ((day, chat_id), future)
+        entry = ((day, chat_id, thread_id), future)
         self._claims.append(entry)
         self._wake.set()
         try:
@@ -50,7 +51,7 @@ class Journal:
             if entry in self._claims:  # not written yet: drop it
                 self._claims.remove(entry)
             else:  # being written: hand the row back in the commit after it
-                self.record(Outcome(day, chat_id, PENDING))
+                self.record(Outcome(day, chat_id, PENDING, thread_id=thread_id))
             raise
 
     def record(self, outcome: Outcome) -> None:

@@ -14,6 +14,9 @@ Statuses (see docs/delivery.md for the argument):
     failed     permanent error, or retries used up (the error is kept)
     uncertain  the request may have reached Telegram but no answer came (not resent by default)
     skipped    due longer ago than the catch-up window allows
+    paused     the subscriber had paused the daily quote that day (/pause): not a miss
+
+A row's key is (date, chat, topic): `thread_id` is the forum topic the message goes to (0: none).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.delivery.subscribers import Subscribers
+from bot.delivery.subscribers import NO_TOPIC, Subscribers
 from quotes.store import Store
 from quotes.store import schema as t
 
@@ -37,11 +40,14 @@ MIGRATED = "migrated"
 FAILED = "failed"
 UNCERTAIN = "uncertain"
 SKIPPED = "skipped"
-STATUSES = (PENDING, SENDING, SENT, BLOCKED, MIGRATED, FAILED, UNCERTAIN, SKIPPED)
-FINAL = frozenset({SENT, BLOCKED, MIGRATED, FAILED, UNCERTAIN, SKIPPED})
+PAUSED = "paused"
+STATUSES = (PENDING, SENDING, SENT, BLOCKED, MIGRATED, FAILED, UNCERTAIN, SKIPPED, PAUSED)
+FINAL = frozenset({SENT, BLOCKED, MIGRATED, FAILED, UNCERTAIN, SKIPPED, PAUSED})
+Key = tuple[dt.date, int, int] | tuple[dt.date, int]  # (date, chat id[, thread id]): one delivery
 
 _d = t.deliveries
 _s = t.subscribers
+_l = t.chat_languages
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class Recipient:
     kind: str
     delivery_time: str | None
     timezone: str | None
+    thread_id: int = NO_TOPIC
 
 
 @dataclass(frozen=True)
@@ -70,17 +77,30 @@ class Due:
     chat_id: int
     quote_id: str
     attempts: int
+    thread_id: int = NO_TOPIC
+    silent: bool = False  # send without a notification (/silent)
+    language: str | None = None  # the chat's language (None: not chosen; bot/i18n.py decides)
+
+    @property
+    def key(self) -> Key:
+        return (self.date, self.chat_id, self.thread_id)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one delivery: a final status, or PENDING to hand it back unsent."""
+    """What became of one delivery: a final status, or PENDING to hand it back unsent.
+
+    A BLOCKED outcome ends the chat's subscriptions (all its topics: the bot was blocked or
+    removed), or, with `ends` set, only this topic's, with `ends` as the reason (topic closed).
+    """
 
     date: dt.date
     chat_id: int
     status: str
     message_id: int | None = None
     error: str | None = None
+    thread_id: int = NO_TOPIC
+    ends: str | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES or self.status == SENDING:
@@ -104,24 +124,24 @@ class Ledger:
     # --- subscribers -----------------------------------------------------------------------
 
     def active_subscribers(self, batch: int = 1000) -> Iterator[Recipient]:
-        """Yield the active subscribers in chat id order, `batch` rows per query (keyset)."""
-        after: int | None = None
+        """Yield the active subscribers in (chat id, topic) order, `batch` rows per query (keyset)."""
+        after: tuple[int, int] | None = None
         while True:
             query = (
-                sa.select(_s.c.chat_id, _s.c.kind, _s.c.delivery_time, _s.c.timezone)
+                sa.select(_s.c.chat_id, _s.c.thread_id, _s.c.kind, _s.c.delivery_time, _s.c.timezone)
                 .where(_s.c.active.is_(True))
-                .order_by(_s.c.chat_id)
+                .order_by(_s.c.chat_id, _s.c.thread_id)
                 .limit(batch)
             )
             if after is not None:
-                query = query.where(_s.c.chat_id > after)
+                query = query.where(sa.tuple_(_s.c.chat_id, _s.c.thread_id) > after)
             with self.store.read() as conn:
                 rows = conn.execute(query).all()
             for row in rows:
-                yield Recipient(row.chat_id, row.kind, row.delivery_time, row.timezone)
+                yield Recipient(row.chat_id, row.kind, row.delivery_time, row.timezone, row.thread_id)
             if len(rows) < batch:
                 return
-            after = rows[-1].chat_id
+            after = (rows[-1].chat_id, rows[-1].thread_id)
 
     def groups(self) -> list[Group]:
         """Return the distinct (delivery time, timezone) pairs of the active subscribers."""
@@ -148,8 +168,9 @@ class Ledger:
     ) -> int:
         """Add a row for `day` for every active subscriber of `group` subscribed by `due_at`.
 
-        Rows that exist are left alone, so planning twice changes nothing. Works through the
-        subscribers `batch` at a time (keyset on chat id), each batch its own transaction.
+        A subscriber paused on `day` gets a `paused` row instead. Rows that exist are left
+        alone, so planning twice changes nothing. Works through the subscribers `batch` at a
+        time (keyset on chat id), each batch its own transaction.
         Returns the number of rows added.
         """
         if status not in (PENDING, SKIPPED):
@@ -169,11 +190,16 @@ class Ledger:
                     sa.select(_s.c.chat_id).where(*bound).order_by(_s.c.chat_id).offset(batch - 1).limit(1)
                 )
                 chunk = [*bound, _s.c.chat_id <= last] if last is not None else bound
+                paused = sa.and_(
+                    _s.c.paused_at.is_not(None),
+                    sa.or_(_s.c.resumes_on.is_(None), _s.c.resumes_on > day),
+                )
                 rows = sa.select(
                     sa.literal(day, sa.Date).label("date"),
                     _s.c.chat_id,
+                    _s.c.thread_id,
                     sa.literal(quote_id, sa.String).label("quote_id"),
-                    sa.literal(status, sa.String).label("status"),
+                    sa.case((paused, PAUSED), else_=sa.literal(status, sa.String)).label("status"),
                     sa.literal(0, sa.Integer).label("attempts"),
                     sa.literal(due_at, t.UTCDateTime).label("due_at"),
                     sa.literal(now, t.UTCDateTime).label("updated_at"),
@@ -181,9 +207,19 @@ class Ledger:
                 stmt = (
                     _insert(conn.dialect.name, _d)
                     .from_select(
-                        ["date", "chat_id", "quote_id", "status", "attempts", "due_at", "updated_at"], rows
+                        [
+                            "date",
+                            "chat_id",
+                            "thread_id",
+                            "quote_id",
+                            "status",
+                            "attempts",
+                            "due_at",
+                            "updated_at",
+                        ],
+                        rows,
                     )
-                    .on_conflict_do_nothing(index_elements=[_d.c.date, _d.c.chat_id])
+                    .on_conflict_do_nothing(index_elements=[_d.c.date, _d.c.chat_id, _d.c.thread_id])
                     .returning(_d.c.chat_id)  # psycopg gives no rowcount for INSERT ... SELECT
                 )
                 added += len(conn.execute(stmt).all())
@@ -198,19 +234,20 @@ class Ledger:
         with self.store.write() as conn:
             return self._add(conn, day, chat_id, quote_id, due_at, now, status)
 
-    def _add(self, conn, day, chat_id, quote_id, due_at, now, status) -> bool:
+    def _add(self, conn, day, chat_id, quote_id, due_at, now, status, thread_id=NO_TOPIC) -> bool:
         stmt = (
             _insert(conn.dialect.name, _d)
             .values(
                 date=day,
                 chat_id=chat_id,
+                thread_id=thread_id,
                 quote_id=quote_id,
                 status=status,
                 attempts=0,
                 due_at=due_at,
                 updated_at=now,
             )
-            .on_conflict_do_nothing(index_elements=[_d.c.date, _d.c.chat_id])
+            .on_conflict_do_nothing(index_elements=[_d.c.date, _d.c.chat_id, _d.c.thread_id])
             .returning(_d.c.chat_id)
         )
         return conn.execute(stmt).first() is not None
@@ -276,18 +313,41 @@ class Ledger:
                 is not None
             ]
 
-    def due(self, day: dt.date, now: dt.datetime, after: int | None, limit: int) -> list[Due]:
-        """Return up to `limit` pending rows of `day` due by `now`, chat ids above `after`."""
+    def due(
+        self, day: dt.date, now: dt.datetime, after: tuple[int, int] | int | None, limit: int
+    ) -> list[Due]:
+        """Return up to `limit` pending rows of `day` due by `now`, (chat, thread) keys above `after`.
+
+        Each comes with how it goes: silently or not, and in which language (the subscriber's).
+        """
         query = (
-            sa.select(_d.c.date, _d.c.chat_id, _d.c.quote_id, _d.c.attempts)
+            sa.select(
+                _d.c.date,
+                _d.c.chat_id,
+                _d.c.thread_id,
+                _d.c.quote_id,
+                _d.c.attempts,
+                _s.c.silent,
+                _l.c.language,
+            )
+            .select_from(
+                _d.outerjoin(
+                    _s, sa.and_(_s.c.chat_id == _d.c.chat_id, _s.c.thread_id == _d.c.thread_id)
+                ).outerjoin(_l, _l.c.chat_id == _d.c.chat_id)
+            )
             .where(_d.c.date == day, _d.c.status == PENDING, _d.c.due_at <= now)
-            .order_by(_d.c.chat_id)
+            .order_by(_d.c.chat_id, _d.c.thread_id)
             .limit(limit)
         )
-        if after is not None:
+        if isinstance(after, int):  # chat ids above `after`, all their topics
             query = query.where(_d.c.chat_id > after)
+        elif after is not None:
+            query = query.where(sa.tuple_(_d.c.chat_id, _d.c.thread_id) > after)
         with self.store.read() as conn:
-            return [Due(r.date, r.chat_id, r.quote_id, r.attempts) for r in conn.execute(query)]
+            return [
+                Due(r.date, r.chat_id, r.quote_id, r.attempts, r.thread_id, bool(r.silent), r.language)
+                for r in conn.execute(query)
+            ]
 
     def count_due(self, now: dt.datetime, since: dt.date | None = None) -> int:
         """Return how many pending rows (of dates from `since`) are due by `now`."""
@@ -301,45 +361,60 @@ class Ledger:
                 for day in self._dates(conn, since, now)
             )
 
-    def claim(self, keys: Iterable[tuple[dt.date, int]], now: dt.datetime) -> set[tuple[dt.date, int]]:
+    def claim(self, keys: Iterable[Key], now: dt.datetime) -> set[Key]:
         """Move pending rows to `sending` (committed before any request); return those moved."""
         return self.apply([], list(keys), now)
 
-    def apply(
-        self, outcomes: list[Outcome], claims: list[tuple[dt.date, int]], now: dt.datetime
-    ) -> set[tuple[dt.date, int]]:
+    def apply(self, outcomes: list[Outcome], claims: list[Key], now: dt.datetime) -> set[Key]:
         """In one transaction: write outcomes (blocked subscribers become inactive), then claim rows.
 
         The delivery engine's group commit: one commit per batch of finished and starting sends.
         Returns the claimed keys.
         """
-        claimed: set[tuple[dt.date, int]] = set()
+        claimed: set[Key] = set()
         with self.store.write() as conn:
             if outcomes:
                 conn.execute(self._record_stmt, self._record_params(outcomes, now))
-                blocked = [o.chat_id for o in outcomes if o.status == BLOCKED]
+                blocked = [o.chat_id for o in outcomes if o.status == BLOCKED and o.ends is None]
                 if blocked:
                     conn.execute(
                         _s.update()
                         .where(_s.c.chat_id.in_(blocked), _s.c.active.is_(True))
                         .values(active=False, inactive_reason="blocked", updated_at=now)
                     )
-            by_day: dict[dt.date, list[int]] = {}
-            for day, chat_id in claims:
-                by_day.setdefault(day, []).append(chat_id)
-            for day, chat_ids in by_day.items():
+                for o in outcomes:
+                    if o.status == BLOCKED and o.ends is not None:
+                        conn.execute(
+                            _s.update()
+                            .where(
+                                _s.c.chat_id == o.chat_id,
+                                _s.c.thread_id == o.thread_id,
+                                _s.c.active.is_(True),
+                            )
+                            .values(active=False, inactive_reason=o.ends, updated_at=now)
+                        )
+            # Grouped by date and topic: nearly every claim is of topic 0, so one IN list per date.
+            # A key may be (date, chat): the chat itself, no topic; it comes back as it was given.
+            given = {(*key, NO_TOPIC) if len(key) == 2 else key: key for key in claims}
+            by_day: dict[tuple[dt.date, int], list[int]] = {}
+            for day, chat_id, thread_id in given:
+                by_day.setdefault((day, thread_id), []).append(chat_id)
+            for (day, thread_id), chat_ids in by_day.items():
                 moved = conn.scalars(
                     _d.update()
                     # status through a function: the planner then probes the primary key per
                     # chat id instead of walking every pending row of the date (index on
                     # (date, status)), which made each claim O(pending rows) on SQLite.
                     .where(
-                        _d.c.date == day, _d.c.chat_id.in_(chat_ids), sa.func.lower(_d.c.status) == PENDING
+                        _d.c.date == day,
+                        _d.c.chat_id.in_(chat_ids),
+                        _d.c.thread_id == thread_id,
+                        sa.func.lower(_d.c.status) == PENDING,
                     )
                     .values(status=SENDING, attempts=_d.c.attempts + 1, updated_at=now)
                     .returning(_d.c.chat_id)
                 )
-                claimed.update((day, chat_id) for chat_id in moved)
+                claimed.update(given[(day, chat_id, thread_id)] for chat_id in moved)
         return claimed
 
     def record(self, outcomes: Iterable[Outcome], now: dt.datetime) -> None:
@@ -355,6 +430,7 @@ class Ledger:
             {
                 "k_date": o.date,
                 "k_chat": o.chat_id,
+                "k_thread": o.thread_id,
                 "v_status": o.status,
                 "v_message_id": o.message_id,
                 "v_error": o.error,
@@ -368,6 +444,7 @@ class Ledger:
         .where(
             _d.c.date == sa.bindparam("k_date"),
             _d.c.chat_id == sa.bindparam("k_chat"),
+            _d.c.thread_id == sa.bindparam("k_thread"),
             _d.c.status == SENDING,
         )
         .values(
@@ -385,12 +462,11 @@ class Ledger:
         already had one, so nothing more is sent).
         """
         Subscribers(self.store).migrate(old, new, now)
+        key = (_d.c.date == day, _d.c.chat_id == old, _d.c.thread_id == NO_TOPIC)  # (a group has no topics)
         with self.store.write() as conn:
-            row = conn.execute(sa.select(_d).where(_d.c.date == day, _d.c.chat_id == old)).one()
+            row = conn.execute(sa.select(_d).where(*key)).one()
             conn.execute(
-                _d.update()
-                .where(_d.c.date == day, _d.c.chat_id == old)
-                .values(status=MIGRATED, error=f"migrated to {new}", updated_at=now)
+                _d.update().where(*key).values(status=MIGRATED, error=f"migrated to {new}", updated_at=now)
             )
             return self._add(conn, day, new, row.quote_id, row.due_at, now, PENDING)
 
@@ -406,28 +482,49 @@ class Ledger:
         counts.update({status: n for status, n in rows})
         return counts
 
-    def get(self, day: dt.date, chat_id: int):
+    def get(self, day: dt.date, chat_id: int, thread_id: int = NO_TOPIC):
         """Return one row (date, chat_id, quote_id, status, message_id, attempts, error, ...)."""
         with self.store.read() as conn:
-            return conn.execute(sa.select(_d).where(_d.c.date == day, _d.c.chat_id == chat_id)).first()
+            return conn.execute(
+                sa.select(_d).where(_d.c.date == day, _d.c.chat_id == chat_id, _d.c.thread_id == thread_id)
+            ).first()
+
+    def latest(self, chat_id: int, thread_id: int, first: dt.date, last: dt.date, status: str | None = None):
+        """Return the newest row of a chat (and topic) dated `first` to `last` (in `status`), or None.
+
+        One primary-key probe per date (the key leads with the date), newest first.
+        """
+        day = last
+        key = [_d.c.chat_id == chat_id, _d.c.thread_id == thread_id]
+        if status is not None:
+            key.append(_d.c.status == status)
+        with self.store.read() as conn:
+            while day >= first:
+                row = conn.execute(sa.select(_d).where(_d.c.date == day, *key)).first()
+                if row is not None:
+                    return row
+                day -= dt.timedelta(days=1)
+        return None
 
     def rows(self, day: dt.date, batch: int = 5000) -> Iterator:
         """Yield every row of `day` in chat id order (keyset batches)."""
         after = None
         while True:
-            query = sa.select(_d).where(_d.c.date == day).order_by(_d.c.chat_id).limit(batch)
+            query = sa.select(_d).where(_d.c.date == day).order_by(_d.c.chat_id, _d.c.thread_id).limit(batch)
             if after is not None:
-                query = query.where(_d.c.chat_id > after)
+                query = query.where(sa.tuple_(_d.c.chat_id, _d.c.thread_id) > after)
             with self.store.read() as conn:
                 rows = conn.execute(query).all()
             yield from rows
             if len(rows) < batch:
                 return
-            after = rows[-1].chat_id
+            after = (rows[-1].chat_id, rows[-1].thread_id)
 
-    def subscriber(self, chat_id: int):
+    def subscriber(self, chat_id: int, thread_id: int = NO_TOPIC):
         with self.store.read() as conn:
-            return conn.execute(sa.select(_s).where(_s.c.chat_id == chat_id)).first()
+            return conn.execute(
+                sa.select(_s).where(_s.c.chat_id == chat_id, _s.c.thread_id == thread_id)
+            ).first()
 
 
 def add_subscribers(
@@ -438,6 +535,10 @@ def add_subscribers(
     kind: str | None = None,
     delivery_time: str | None = None,
     timezone: str | None = None,
+    thread_id: int = NO_TOPIC,
+    silent: bool = False,
+    paused_at: dt.datetime | None = None,
+    resumes_on: dt.date | None = None,
     batch: int = 10000,
 ) -> int:
     """Insert active subscribers in bulk (tests and benchmarks; the bot has its own /start)."""
@@ -456,7 +557,8 @@ def add_subscribers(
         chunk.append(
             {
                 "chat_id": chat_id,
-                "kind": kind or ("private" if chat_id > 0 else "group"),
+                "thread_id": thread_id,
+                "kind": kind or ("private" if chat_id > 0 else "supergroup" if thread_id else "group"),
                 "title": None,
                 "active": True,
                 "delivery_time": delivery_time,
@@ -465,6 +567,9 @@ def add_subscribers(
                 "updated_at": now,
                 "inactive_reason": None,
                 "migrated_to": None,
+                "silent": silent,
+                "paused_at": paused_at,
+                "resumes_on": resumes_on,
             }
         )
         if len(chunk) >= batch:

@@ -30,6 +30,7 @@ from bot.handlers.common import (
     subscribers,
     today,
 )
+from bot.i18n import N_
 from bot.messages import escape as e
 from bot.messages import snippet
 from bot.replies import REPLY
@@ -50,23 +51,23 @@ from quotes.transfer import ImportFileError, export_csv, export_json, format_for
 log = logging.getLogger(__name__)
 
 ADMIN_COMMANDS = (
-    ("add", "Add a quote (guided; or all fields in one message)"),
-    ("edit", "Change a field of a quote"),
-    ("hide", "Never pick a quote (nothing is deleted)"),
-    ("unhide", "Let a hidden quote be picked again"),
-    ("pin", "Pin a quote to today or a future date"),
-    ("upcoming", "The coming quotes of the day"),
-    ("stats", "Subscribers and deliveries"),
-    ("sources", "The sources quotes can cite"),
-    ("export", "All quotes as a JSON (or CSV) file"),
-    ("import", "Add or update quotes from a JSON or CSV file"),
-    ("document", "Send a source's file (text, HTML, Markdown) with this caption"),
+    ("add", N_("Add a quote (guided; or all fields in one message)")),
+    ("edit", N_("Change a field of a quote")),
+    ("hide", N_("Never pick a quote (nothing is deleted)")),
+    ("unhide", N_("Let a hidden quote be picked again")),
+    ("pin", N_("Pin a quote to today or a future date")),
+    ("upcoming", N_("The coming quotes of the day")),
+    ("stats", N_("Subscribers and deliveries")),
+    ("sources", N_("The sources quotes can cite")),
+    ("export", N_("All quotes as a JSON (or CSV) file")),
+    ("import", N_("Add or update quotes from a JSON or CSV file")),
+    ("document", N_("Send a source's file (text, HTML, Markdown) with this caption")),
 )
 REFUSED = "That command is for the service's admins; nothing was changed."
 MAX_UPCOMING = 31
 STATS_DAYS = 7
 LISTED_SOURCES = 40  # what fits one message
-STATUSES = ("sent", "pending", "sending", "uncertain", "failed", "blocked", "migrated", "skipped")
+STATUSES = ("sent", "pending", "sending", "uncertain", "failed", "blocked", "migrated", "skipped", "paused")
 AWAITING_IMPORT = "awaiting_import"
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, object]]

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -19,7 +20,8 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import BotSettings
-from bot.delivery.subscribers import Subscribers
+from bot.delivery.subscribers import NO_TOPIC, Subscribers
+from bot.i18n import Words, translator
 from bot.replies import REPLY
 from quotes.store import Store
 
@@ -58,6 +60,31 @@ def today(context: Context) -> dt.date:
     return settings(context).today(now(context))
 
 
+def topic_of(update: Update) -> int:
+    """Return the forum topic an update happened in (its message_thread_id), or NO_TOPIC."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or not chat.is_forum or message is None or not message.is_topic_message:
+        return NO_TOPIC
+    return message.message_thread_id or NO_TOPIC
+
+
+def user_words(update: Update) -> Words:
+    """The words of the user's Telegram language (no database: what error answers use)."""
+    user = update.effective_user
+    return translator(user.language_code if user else None)
+
+
+def words(update: Update, context: Context) -> Words:
+    """The words to answer in: the chat's chosen language (/language), else the user's language_code."""
+    chat = update.effective_chat
+    try:
+        chosen = subscribers(context).language(chat.id) if chat is not None else None
+    except SQLAlchemyError as exc:  # the store is down: still answer, in the user's language
+        log.warning("could not read chat %s's language: %s", chat.id if chat else None, exc)
+        chosen = None
+    return translator(chosen) if chosen else user_words(update)
+
+
 def actor(update: Update) -> str:
     """Return how the audit log names the user behind an update."""
     return f"tg:{update.effective_user.id}" if update.effective_user else "tg:unknown"
@@ -77,7 +104,7 @@ def argument_text(message: Message | None) -> str:
 
 
 async def reply(update: Update, context: Context, html: str, markup: Markup | None = None) -> Message | None:
-    """Send `html` to the update's chat, through the reply rate limiter."""
+    """Send `html` to the update's chat (in its forum topic, if any), through the reply rate limiter."""
     chat = update.effective_chat
     if chat is None:
         return None
@@ -86,6 +113,7 @@ async def reply(update: Update, context: Context, html: str, markup: Markup | No
         html,
         parse_mode=ParseMode.HTML,
         reply_markup=markup,
+        message_thread_id=topic_of(update) or None,
         link_preview_options=NO_PREVIEW,
         rate_limit_args=REPLY,
     )

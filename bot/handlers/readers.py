@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import (
@@ -17,9 +18,10 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
 
 from bot.cards import BOT_DATA_KEY, CardUrl, fits_caption
-from bot.delivery.subscribers import Subscribed
+from bot.delivery.subscribers import EVERY_TOPIC, Subscribed
 from bot.handlers.common import (
     NO_PREVIEW,
     Context,
@@ -32,7 +34,11 @@ from bot.handlers.common import (
     settings,
     store,
     subscribers,
+    topic_of,
+    user_words,
+    words,
 )
+from bot.i18n import DEFAULT, N_, Words
 from bot.messages import escape as e
 from bot.messages import fitting_provenance, heading, inline_markup, quote_message, shared_quote_id, snippet
 from quotes.curation import is_id
@@ -44,26 +50,32 @@ from quotes.search import MAX_RESULTS, random_quote, search
 log = logging.getLogger(__name__)
 
 SUBSCRIBE = "subscribe"  # callback_data of the "Subscribe" button
+UNSUBSCRIBE = "unsubscribe"  # callback_data of the "Subscribed ✓ (Unsubscribe)" button
 DEEP_LINK = "q_"  # /start q_<id> opens a quote
 SEARCH_LISTED = 10
-SUBSCRIBE_GROUP = "subscribe this group"
 TIME_EXAMPLE = "/time 07:30 Europe/Berlin"
 
+# The command menu (setMyCommands, once per language: bot/app.py set_commands).
 READER_COMMANDS = (
-    ("today", "Today's quote"),
-    ("random", "A random quote"),
-    ("search", "Find quotes by words, speaker or topic"),
-    ("quote", "A quote by its id"),
-    ("source", "Where a quote comes from"),
-    ("subscribe", "Get the quote every day"),
-    ("unsubscribe", "Stop the daily quote"),
-    ("time", "Set your delivery time and timezone"),
-    ("settings", "Your subscription"),
-    ("help", "What this bot does"),
-    ("about", "About the quotes and their sources"),
+    ("today", N_("Today's quote")),
+    ("random", N_("A random quote")),
+    ("search", N_("Find quotes by words, speaker or topic")),
+    ("quote", N_("A quote by its id")),
+    ("source", N_("Where a quote comes from")),
+    ("subscribe", N_("Get the quote every day")),
+    ("unsubscribe", N_("Stop the daily quote")),
+    ("time", N_("Set your delivery time and timezone")),
+    ("pause", N_("Pause the daily quote (/pause 7: for a week)")),
+    ("resume", N_("Get the daily quote again after a pause")),
+    ("silent", N_("Daily quote without a sound: /silent on or off")),
+    ("settings", N_("Your subscription and its last delivery")),
+    ("status", N_("Did the last quote arrive? When is the next?")),
+    ("language", N_("The bot's language")),
+    ("help", N_("What this bot does")),
+    ("about", N_("About the quotes and their sources")),
 )
 
-HELP = """<b>Quote of the day</b>: one quote a day, verbatim from its source, with the source and its date.
+HELP = N_("""<b>Quote of the day</b>: one quote a day, verbatim from its source, with the source and its date.
 
 /today — today's quote
 /random — a random quote
@@ -71,29 +83,39 @@ HELP = """<b>Quote of the day</b>: one quote a day, verbatim from its source, wi
 /quote <i>id</i> — a quote by its id
 /source <i>id</i> — where a quote comes from: document, publisher, page, dates, notes
 /subscribe — get the quote every day · /unsubscribe — stop
-/time <i>HH:MM</i> [<i>Area/City</i>] — when you get it, e.g. <code>{example}</code>
-/settings — your subscription
+/time — when you get it (buttons), or <code>{example}</code>
+/pause [<i>days</i>] · /resume — a break without unsubscribing
+/silent on|off — the daily message without a sound
+/settings · /status — your subscription, and whether the last quote arrived
+/language — English or Russian
 /about — about the quotes
 
-In any chat, type <code>@{username} words</code> to share a quote."""
+In any chat, type <code>@{username} words</code> to share a quote.""")
 
-ABOUT = """{checked} of the {total} quotes here are checked character for character against a copy of \
+ABOUT = N_("""{checked} of the {total} quotes here are checked character for character against a copy of \
 their source held here: elisions and the speaker's slips are kept as they are, and editors' headlines \
 are never attributed to the speaker. A quote that is not checked says so, and why.
 
 Each quote carries its source (the page it comes from, and the work that page quotes), the \
 publisher, and its date written with the precision the source gives: a day, a month, or a year. \
-Where a fact is unknown, it says so. /source <i>id</i> shows all of it."""
+Where a fact is unknown, it says so. /source <i>id</i> shows all of it.""")
+ONLY_ADMINS = N_("Only the group's admins can change its subscription.")
 
 
 # --- showing quotes ------------------------------------------------------------------------
 
 
 async def send_quote(
-    update: Update, context: Context, quote: Quote, heading: str | None = None, extra_row=None
+    update: Update,
+    context: Context,
+    quote: Quote,
+    heading: str | None = None,
+    extra_row=None,
+    speech: Words | None = None,
 ) -> None:
+    speech = speech or words(update, context)
     source, cites = store(context).provenance(quote)
-    message = quote_message(quote, source, cites, heading)
+    message = quote_message(quote, source, cites, heading, speech)
     markup = message.markup
     if extra_row:
         markup = InlineKeyboardMarkup([*markup.inline_keyboard, extra_row])
@@ -112,11 +134,12 @@ def todays_quote(context: Context) -> Quote | None:
 
 
 async def send_today(update: Update, context: Context, extra_row=None) -> None:
+    speech = words(update, context)
     result = todays_pick(context)
     if result.shown is None:
         await reply(update, context, sentence(result.absent_text()))
         return
-    await send_quote(update, context, result.shown.quote, heading(result.day), extra_row)
+    await send_quote(update, context, result.shown.quote, heading(result.day, speech), extra_row, speech)
 
 
 def visible_quote(context: Context, quote_id: str) -> Quote | None:
@@ -125,12 +148,23 @@ def visible_quote(context: Context, quote_id: str) -> Quote | None:
 
 
 async def no_such_quote(update: Update, context: Context, quote_id: str) -> None:
+    _ = words(update, context).gettext
     await reply(
         update,
         context,
-        f"There is no quote <code>{e(quote_id)}</code>. Ids look like <code>sb-01</code>; "
-        "/search finds quotes by words.",
+        _(
+            "There is no quote {id}. Ids look like <code>sb-01</code>; /search finds quotes by words, "
+            "/today shows today's."
+        ).format(id=f"<code>{e(quote_id)}</code>"),
     )
+
+
+def subscribe_row(speech: Words, subscribed: bool) -> list[InlineKeyboardButton]:
+    """The button under /start's quote: Subscribe, or (once pressed) Subscribed ✓ (Unsubscribe)."""
+    _ = speech.gettext
+    if subscribed:
+        return [InlineKeyboardButton(_("Subscribed ✓ (Unsubscribe)"), callback_data=UNSUBSCRIBE)]
+    return [InlineKeyboardButton(_("Subscribe to the daily quote"), callback_data=SUBSCRIBE)]
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -148,33 +182,32 @@ async def start(update: Update, context: Context) -> None:
         quote = visible_quote(context, quote_id)
         if quote is not None:
             await send_quote(update, context, quote)
-            return
-        await no_such_quote(update, context, quote_id)
-    subscriber = subs.get(chat.id)
+        else:  # one message: what is wrong, and where to go
+            await no_such_quote(update, context, quote_id)
+        return
+    speech = words(update, context)
+    _ = speech.gettext
+    subscriber = subs.get(chat.id, topic_of(update))
     if revived:
-        greeting = "Welcome back! Your daily quote is on again. /settings shows when it comes."
+        greeting = _("Welcome back! Your daily quote is on again. /settings shows when it comes.")
     else:
-        greeting = (
+        greeting = _(
             "Hello! Every day this bot sends one quote, verbatim from its source, "
             "with the source and its date. /help lists what else it does."
         )
     await reply(update, context, greeting)
     subscribed = subscriber is not None and subscriber.active
-    row = (
-        None
-        if subscribed
-        else [InlineKeyboardButton("Subscribe to the daily quote", callback_data=SUBSCRIBE)]
-    )
-    await send_today(update, context, row)
+    await send_today(update, context, None if subscribed else subscribe_row(speech, False))
 
 
 async def help_command(update: Update, context: Context) -> None:
-    await reply(update, context, HELP.format(example=e(TIME_EXAMPLE), username=e(context.bot.username)))
+    _ = words(update, context).gettext
+    await reply(update, context, _(HELP).format(example=e(TIME_EXAMPLE), username=e(context.bot.username)))
 
 
 async def about(update: Update, context: Context) -> None:
     checked, total = store(context).verification_counts()
-    await reply(update, context, ABOUT.format(checked=checked, total=total))
+    await reply(update, context, words(update, context).gettext(ABOUT).format(checked=checked, total=total))
 
 
 async def today_command(update: Update, context: Context) -> None:
@@ -184,14 +217,15 @@ async def today_command(update: Update, context: Context) -> None:
 async def random_command(update: Update, context: Context) -> None:
     quote = random_quote(store(context), random.Random())
     if quote is None:
-        await reply(update, context, "There is no quote to show yet.")
+        await reply(update, context, words(update, context).gettext("There is no quote to show yet."))
         return
     await send_quote(update, context, quote)
 
 
 async def quote_command(update: Update, context: Context) -> None:
     if not context.args:
-        await reply(update, context, "Which quote? Send its id, e.g. <code>/quote sb-01</code>.")
+        _ = words(update, context).gettext
+        await reply(update, context, _("Which quote? Send its id, e.g. <code>/quote sb-01</code>."))
         return
     quote = visible_quote(context, context.args[0])
     if quote is None:
@@ -205,48 +239,56 @@ def _deep_link(context: Context, quote_id: str) -> str:
 
 
 async def search_command(update: Update, context: Context) -> None:
-    words = argument_text(update.effective_message)
-    if not words:
+    speech = words(update, context)
+    _ = speech.gettext
+    text = argument_text(update.effective_message)
+    if not text:
         await reply(
             update,
             context,
-            "Search for what? E.g. <code>/search NATO security</code> or <code>/search Sergei</code>.",
+            _("Search for what? E.g. <code>/search NATO security</code> or <code>/search Sergei</code>."),
         )
         return
-    found = search(store(context), words)
+    found = search(store(context), text)
     if not found:
         await reply(
             update,
             context,
-            f"No quote matches “{e(words)}”. Try fewer words, a speaker's name or a topic such as "
-            "<code>NATO</code>.",
+            _(
+                "No quote matches “{words}”. Try fewer words, a speaker's name or a topic such as "
+                "<code>NATO</code>."
+            ).format(words=e(text)),
         )
         return
     if len(found) == 1:
-        await send_quote(update, context, found[0], f"1 quote matches “{snippet(words, 60)}”")
+        title = _("1 quote matches “{words}”").format(words=snippet(text, 60))
+        await send_quote(update, context, found[0], title, speech=speech)
         return
     count = f"{len(found)}+" if len(found) >= MAX_RESULTS else str(len(found))
-    lines = [f"<b>{count} quotes match “{e(snippet(words, 60))}”</b>"]
+    title = speech.ngettext("{count} quote matches “{words}”", "{count} quotes match “{words}”", len(found))
+    lines = [f"<b>{title.format(count=count, words=e(snippet(text, 60)))}</b>"]
     for number, quote in enumerate(found[:SEARCH_LISTED], 1):
         lines.append(
             f'{number}. <a href="{e(_deep_link(context, quote.id))}">“{e(snippet(quote.text))}”</a>\n'
-            f"    — {e(quote.speaker)}, {e(quote.date.human())} · <code>{e(quote.id)}</code>"
+            f"    — {e(quote.speaker)}, {e(speech.date(quote.date))} · <code>{e(quote.id)}</code>"
         )
     if len(found) > SEARCH_LISTED:
-        lines.append(f"Showing the best {SEARCH_LISTED}: add words to narrow it down.")
-    lines.append("Tap a quote to open it, or send <code>/quote id</code>.")
+        lines.append(_("Showing the best {count}: add words to narrow it down.").format(count=SEARCH_LISTED))
+    lines.append(_("Tap a quote to open it, or send <code>/quote id</code>."))
     await reply(update, context, "\n".join(lines))
 
 
 async def source_command(update: Update, context: Context) -> None:
+    speech = words(update, context)
     if not context.args:
-        await reply(update, context, "Whose source? Send a quote id, e.g. <code>/source fp-01</code>.")
+        _ = speech.gettext
+        await reply(update, context, _("Whose source? Send a quote id, e.g. <code>/source fp-01</code>."))
         return
     quote = visible_quote(context, context.args[0])
     if quote is None:
         await no_such_quote(update, context, context.args[0])
         return
-    await reply(update, context, fitting_provenance(quote, *store(context).provenance(quote)))
+    await reply(update, context, fitting_provenance(quote, *store(context).provenance(quote), speech))
 
 
 # --- subscribing ---------------------------------------------------------------------------
@@ -257,129 +299,233 @@ def _chat_title(update: Update) -> str | None:
     return chat.title or chat.full_name if chat else None
 
 
-async def _refuse_in_group(update: Update, context: Context, what: str) -> bool:
+async def refuse_in_group(update: Update, context: Context) -> bool:
+    """In a group, only its admins change the subscription: say so and return True for others."""
     if await may_manage_chat(update, context):
         return False
-    await reply(update, context, f"Only the group's admins can {what}.")
+    await reply(update, context, words(update, context).gettext(ONLY_ADMINS))
     return True
 
 
-def _when(context: Context, delivery_time: dt.time | None, timezone: str | None) -> str:
+def when(context: Context, speech: Words, delivery_time: dt.time | None, timezone: str | None) -> str:
+    """'daily at 09:00 Europe/Berlin', with '(the service's time)' when the subscriber set none."""
+    _ = speech.gettext
     service = settings(context)
-    at = delivery_time or service.publish_time
-    zone = timezone or service.timezone.key
-    default = "" if delivery_time or timezone else " (the service's time)"
-    return f"daily at {at.strftime('%H:%M')} {e(zone)}{default}"
+    at = (delivery_time or service.publish_time).strftime("%H:%M")
+    zone = e(timezone or service.timezone.key)
+    if delivery_time or timezone:
+        return _("daily at {time} {zone}").format(time=at, zone=zone)
+    return _("daily at {time} {zone} (the service's time)").format(time=at, zone=zone)
+
+
+# Sentences about the subscription, said to a private chat, a group, or a forum topic (whole
+# sentences, so each language can make its words agree).
+SUBSCRIBED = (
+    N_("You are subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it."),
+    N_("This group is subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it."),
+    N_("This topic is subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it."),
+)
+ALREADY = (
+    N_("You are already subscribed: the quote comes {when}. /unsubscribe to stop."),
+    N_("This group is already subscribed: the quote comes {when}. /unsubscribe to stop."),
+    N_("This topic is already subscribed: the quote comes {when}. /unsubscribe to stop."),
+)
+
+
+def to_whom(update: Update, speech: Words, sentences: tuple[str, str, str]) -> str:
+    """The sentence for this chat: (a private chat's, a group's, a forum topic's), translated."""
+    you, group, topic = sentences
+    return speech.gettext(topic if topic_of(update) else group if is_group(update) else you)
 
 
 async def subscribe_chat(update: Update, context: Context) -> str | None:
-    """Subscribe the update's chat; return the answer to give (None: the user may not)."""
+    """Subscribe the update's chat (or forum topic); return the answer to give (None: may not)."""
     chat = update.effective_chat
     if chat is None or not await may_manage_chat(update, context):  # (which says no without a chat)
         return None
+    speech = words(update, context)
+    _ = speech.gettext
     subs = subscribers(context)
-    outcome = subs.subscribe(chat.id, chat.type, _chat_title(update), now(context))
-    subscriber = subs.get(chat.id)
+    thread = topic_of(update)
+    outcome = subs.subscribe(chat.id, chat.type, _chat_title(update), now(context), thread)
+    # The daily message goes in the language the chat reads now, unless it chose one.
+    subs.set_language(chat.id, speech.language, now(context), keep=True)
+    subscriber = subs.get(chat.id, thread)
     assert subscriber is not None, "subscribe() has just stored it, and subscribers are never deleted"
-    when = _when(context, subscriber.delivery_time, subscriber.timezone)
-    who = "This group is" if is_group(update) else "You are"
-    if outcome is Subscribed.ALREADY:
-        return f"{who} already subscribed: the quote comes {when}. /unsubscribe to stop."
-    return f"{who} subscribed: the quote comes {when}. /time changes when; /unsubscribe stops it."
+    at = when(context, speech, subscriber.delivery_time, subscriber.timezone)
+    return to_whom(update, speech, ALREADY if outcome is Subscribed.ALREADY else SUBSCRIBED).format(when=at)
 
 
 async def subscribe(update: Update, context: Context) -> None:
     answer = await subscribe_chat(update, context)
-    await reply(update, context, answer or f"Only the group's admins can {SUBSCRIBE_GROUP}.")
+    await reply(update, context, answer or words(update, context).gettext(ONLY_ADMINS))
+
+
+async def _turn_button(update: Update, speech: Words, subscribed: bool) -> None:
+    """Turn the pressed Subscribe button into Subscribed ✓ (Unsubscribe), or back."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return
+    old = (SUBSCRIBE, UNSUBSCRIBE)
+    rows = [
+        row for row in message.reply_markup.inline_keyboard if not any(b.callback_data in old for b in row)
+    ]
+    try:
+        await message.edit_reply_markup(InlineKeyboardMarkup([*rows, subscribe_row(speech, subscribed)]))
+    except TelegramError as exc:  # (an old message, or pressed twice): the answer says it anyway
+        log.info("could not turn the subscribe button of message %s: %s", message.message_id, exc)
 
 
 async def subscribe_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None, "a CallbackQueryHandler's update has a callback query"
+    speech = words(update, context)
+    _ = speech.gettext
     answer = await subscribe_chat(update, context)
     if answer is None:
-        await query.answer(f"Only the group's admins can {SUBSCRIBE_GROUP}.", show_alert=True)
+        await query.answer(_(ONLY_ADMINS), show_alert=True)
         return
-    await query.answer("Subscribed")
+    await query.answer(_("Subscribed"))
+    await _turn_button(update, speech, subscribed=True)
     await reply(update, context, answer)
 
 
-async def unsubscribe(update: Update, context: Context) -> None:
-    if await _refuse_in_group(update, context, "unsubscribe this group"):
+async def unsubscribe_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None, "a CallbackQueryHandler's update has a callback query"
+    speech = words(update, context)
+    chat = update.effective_chat
+    if chat is None or not await may_manage_chat(update, context):
+        await query.answer(speech.gettext(ONLY_ADMINS), show_alert=True)
         return
+    subscribers(context).unsubscribe(chat.id, now(context), thread_id=topic_of(update))
+    await query.answer(speech.gettext("Unsubscribed: no more daily quotes."))
+    await _turn_button(update, speech, subscribed=False)
+
+
+async def unsubscribe(update: Update, context: Context) -> None:
+    if await refuse_in_group(update, context):
+        return
+    speech = words(update, context)
+    _ = speech.gettext
     chat = update.effective_chat
     assert chat is not None, "a command comes in a message, which has a chat"
-    was = subscribers(context).unsubscribe(chat.id, now(context))
-    who = "This group" if is_group(update) else "You"
-    if was:
-        await reply(update, context, f"{who} will get no more daily quotes. /subscribe to start again.")
+    was = subscribers(context).unsubscribe(chat.id, now(context), thread_id=topic_of(update))
+    if topic_of(update):
+        done = _("This topic will get no more daily quotes. /subscribe to start again.")
+        nothing = _("This topic was not subscribed, so nothing changed. /subscribe to start.")
+    elif is_group(update):
+        done = _("This group will get no more daily quotes. /subscribe to start again.")
+        nothing = _("This group was not subscribed, so nothing changed. /subscribe to start.")
     else:
-        await reply(update, context, f"{who} were not subscribed, so nothing changed. /subscribe to start.")
+        done = _("You will get no more daily quotes. /subscribe to start again.")
+        nothing = _("You were not subscribed, so nothing changed. /subscribe to start.")
+    await reply(update, context, done if was else nothing)
 
 
-def parse_time(args: list[str]) -> tuple[dt.time | None, str | None]:
+def parse_time(args: list[str], speech: Words) -> tuple[dt.time | None, str | None]:
     """Read `/time` arguments: HH:MM [Area/City], or `default`. Raise ValueError with the problem."""
+    _ = speech.gettext
     if len(args) == 1 and args[0].casefold() == "default":
         return None, None
     if not 1 <= len(args) <= 2:
-        raise ValueError("give a time as HH:MM and, if you like, a timezone")
-    at = parse_time_of_day(args[0])
+        raise ValueError(_("give a time as HH:MM and, if you like, a timezone"))
+    try:
+        at = parse_time_of_day(args[0])
+    except ValueError:
+        if re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", args[0]):
+            problem = _("“{value}” is not a time of day (00:00 to 23:59)")
+        else:
+            problem = _("“{value}” is not a time as HH:MM")
+        raise ValueError(problem.format(value=args[0])) from None
     if len(args) == 1:
         return at, None
     zone = args[1]
-    try:
-        if "/" not in zone and zone != "UTC":
-            raise ZoneInfoNotFoundError(zone)
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"“{zone}” is not a timezone as Area/City, such as Europe/Berlin") from None
+    if not is_zone(zone):
+        raise ValueError(
+            _("“{zone}” is not a timezone as Area/City, such as Europe/Berlin").format(zone=zone)
+        )
     return at, zone
 
 
-async def time_command(update: Update, context: Context) -> None:
+def is_zone(name: str) -> bool:
+    """Say whether `name` is an IANA timezone written Area/City (or UTC)."""
     try:
-        at, zone = parse_time(context.args or [])
+        if "/" not in name and name != "UTC":
+            raise ZoneInfoNotFoundError(name)
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+async def set_time(update: Update, context: Context, at: dt.time | None, zone: str | None) -> bool:
+    """Store a chat's delivery time (typed or picked) and say so; False if it is not subscribed."""
+    speech = words(update, context)
+    _ = speech.gettext
+    chat = update.effective_chat
+    assert chat is not None, "a command or a button comes in a chat"
+    subs = subscribers(context)
+    thread = topic_of(update)
+    current = subs.get(chat.id, thread)
+    if current is None or not current.active:
+        await reply(update, context, _("Subscribe first with /subscribe; then set your time with /time."))
+        return False
+    if zone is None and at is not None:
+        zone = current.timezone
+    subscriber = subs.set_time(chat.id, at, zone, now(context), thread)
+    done = when(context, speech, subscriber.delivery_time, subscriber.timezone)
+    await reply(update, context, _("Done: the quote now comes {when}.").format(when=done))
+    return True
+
+
+async def time_command(update: Update, context: Context) -> None:
+    """Typed `/time HH:MM [Area/City]` (`/time` alone opens the picker: bot/handlers/picker.py)."""
+    speech = words(update, context)
+    _ = speech.gettext
+    try:
+        at, zone = parse_time(context.args or [], speech)
     except ValueError as exc:
         await reply(
             update,
             context,
-            f"{e(sentence(str(exc)))}. For example: <code>{TIME_EXAMPLE}</code>, "
-            "<code>/time 08:00</code> (in the service's timezone) or <code>/time default</code>.",
+            _(
+                "{problem}. For example: <code>{example}</code>, <code>/time 08:00</code> (in the "
+                "service's timezone), <code>/time default</code>, or just /time for buttons."
+            ).format(problem=e(sentence(str(exc))), example=TIME_EXAMPLE),
         )
         return
-    if await _refuse_in_group(update, context, "change this group's time"):
+    if await refuse_in_group(update, context):
         return
-    chat = update.effective_chat
-    assert chat is not None, "a command comes in a message, which has a chat"
-    subs = subscribers(context)
-    current = subs.get(chat.id)
-    if current is None or not current.active:
-        await reply(update, context, "Subscribe first with /subscribe; then set your time with /time.")
-        return
-    if zone is None and at is not None:
-        zone = current.timezone
-    subscriber = subs.set_time(chat.id, at, zone, now(context))
+    await set_time(update, context, at, zone)
+
+
+# --- hints ---------------------------------------------------------------------------------
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command the bot does not have, in a private chat: say so instead of staying silent."""
+    message = update.effective_message
+    name = (message.text or "").split(maxsplit=1)[0] if message is not None else "/"
+    _ = words(update, context).gettext
     await reply(
         update,
         context,
-        f"Done: the quote now comes {_when(context, subscriber.delivery_time, subscriber.timezone)}.",
+        _("There is no command {command}. /help lists them all.").format(command=e(snippet(name, 40))),
     )
 
 
-async def settings_command(update: Update, context: Context) -> None:
-    chat = update.effective_chat
-    assert chat is not None, "a command comes in a message, which has a chat"
-    subscriber = subscribers(context).get(chat.id)
-    who = "This group is" if is_group(update) else "You are"
-    if subscriber is None or not subscriber.active:
-        await reply(update, context, f"{who} not subscribed. /subscribe to get the quote every day.")
-        return
-    when = _when(context, subscriber.delivery_time, subscriber.timezone)
+async def plain_text(update: Update, context: Context) -> None:
+    """Plain text in a private chat (that no conversation is waiting for): a short hint."""
+    _ = words(update, context).gettext
     await reply(
         update,
         context,
-        f"{who} subscribed: the quote comes {when}.\n"
-        f"Change it with <code>{TIME_EXAMPLE}</code>; /unsubscribe stops it.",
+        _(
+            "To find quotes, send <code>/search words</code>; /today shows today's quote "
+            "and /help everything else."
+        ),
     )
 
 
@@ -401,7 +547,7 @@ async def another(update: Update, context: Context) -> None:
     current = shared_quote_id(message.reply_markup if isinstance(message, Message) else None)
     quote = random_quote(store(context), random.Random(), exclude=[current] if current else [])
     if quote is None:
-        await query.answer("There is no other quote yet.")
+        await query.answer(words(update, context).gettext("There is no other quote yet."))
         return
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
@@ -419,6 +565,7 @@ async def inline_query(update: Update, context: Context) -> None:
     """
     query = update.inline_query
     assert query is not None, "an InlineQueryHandler's update has an inline query"
+    speech = user_words(update)
     text = query.query.strip()
     card: Quote | None = None
     if not text:
@@ -435,15 +582,15 @@ async def inline_query(update: Update, context: Context) -> None:
     results: list[InlineQueryResultArticle | InlineQueryResultPhoto] = []
     for quote in quotes:
         source, cites = store(context).provenance(quote)
-        message = quote_message(quote, source, cites)
+        message = quote_message(quote, source, cites, words=speech)
         if quote is card and card_url is not None and fits_caption(message):
             results.append(
                 InlineQueryResultPhoto(
                     id=f"card-{quote.id}",
                     photo_url=card_url(quote.id, "jpg"),
                     thumbnail_url=card_url(quote.id, "jpg"),
-                    title=f"Share the card: {snippet(quote.text, 40)}",
-                    description=f"— {quote.speaker}, {quote.date.human()}",
+                    title=speech.gettext("Share the card: {text}").format(text=snippet(quote.text, 40)),
+                    description=f"— {quote.speaker}, {speech.date(quote.date)}",
                     caption=message.html,
                     parse_mode=ParseMode.HTML,
                     reply_markup=inline_markup(message.markup),
@@ -453,14 +600,15 @@ async def inline_query(update: Update, context: Context) -> None:
             InlineQueryResultArticle(
                 id=quote.id,
                 title=snippet(quote.text, 60),
-                description=f"— {quote.speaker}, {quote.date.human()}",
+                description=f"— {quote.speaker}, {speech.date(quote.date)}",
                 input_message_content=InputTextMessageContent(
                     message.html, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
                 ),
                 reply_markup=inline_markup(message.markup),
             )
         )
-    await query.answer(results[:MAX_RESULTS], cache_time=cache, is_personal=False)
+    # Answers depend on the user's language now: personal (cached per user), as Telegram says.
+    await query.answer(results[:MAX_RESULTS], cache_time=cache, is_personal=speech.language != DEFAULT)
 
 
 async def chat_migrated(update: Update, context: Context) -> None:
@@ -472,10 +620,12 @@ async def chat_migrated(update: Update, context: Context) -> None:
 
 
 async def my_chat_member(update: Update, context: Context) -> None:
-    """The bot was blocked or removed from a chat: its subscription pauses (/start revives it)."""
+    """The bot was blocked or removed from a chat: its subscriptions pause (/start revives them)."""
     change = update.my_chat_member
     assert change is not None, "a MY_CHAT_MEMBER ChatMemberHandler's update has my_chat_member"
     if change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
         reason = "blocked" if change.chat.type == ChatType.PRIVATE else "removed"
-        if subscribers(context).unsubscribe(change.chat.id, now(context), reason=reason):
+        if subscribers(context).unsubscribe(
+            change.chat.id, now(context), reason=reason, thread_id=EVERY_TOPIC
+        ):
             log.info("chat %s: subscription paused (%s)", change.chat.id, reason)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -199,6 +200,8 @@ subscribers = Table(
     "subscribers",
     metadata,
     Column("chat_id", BigInteger, primary_key=True),
+    # the forum topic (message_thread_id) the quote goes to; 0: the chat itself, no topic
+    Column("thread_id", BigInteger, primary_key=True, default=0, server_default="0"),
     Column("kind", String(16), nullable=False),  # private, group, supergroup, channel
     Column("title", Text),
     Column("active", Boolean, nullable=False),
@@ -208,6 +211,10 @@ subscribers = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("inactive_reason", Text),  # why active became false: unsubscribed, blocked, ...
     Column("migrated_to", BigInteger),
+    # /pause: paused since then (NULL: not paused), until the local date it resumes on (NULL: /resume)
+    Column("paused_at", UTCDateTime),
+    Column("resumes_on", Date),
+    Column("silent", Boolean, nullable=False, default=False, server_default=false()),  # /silent
     Index("ix_subscribers_active_chat", "active", "chat_id"),
 )
 
@@ -216,8 +223,9 @@ deliveries = Table(
     metadata,
     Column("date", Date, primary_key=True),
     Column("chat_id", BigInteger, primary_key=True),
+    Column("thread_id", BigInteger, primary_key=True, default=0, server_default="0"),  # as subscribers'
     Column("quote_id", String(64), ForeignKey("quotes.id"), nullable=False),
-    # pending, sending, sent, blocked, migrated, failed, uncertain, skipped
+    # pending, sending, sent, blocked, migrated, failed, uncertain, skipped, paused
     Column("status", String(16), nullable=False),
     Column("message_id", BigInteger),
     Column("attempts", Integer, nullable=False, default=0),
@@ -225,6 +233,15 @@ deliveries = Table(
     Column("due_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_deliveries_date_status", "date", "status"),
+)
+
+# The language a chat chose with /language, or had when it subscribed (bot/i18n.py)
+chat_languages = Table(
+    "chat_languages",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True),
+    Column("language", String(8), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 audit_log = Table(

@@ -40,7 +40,7 @@ async def test_a_reader_starts_subscribes_sets_a_time_searches_shares_and_leaves
 
     # /time: bad input is answered with an example; good input is stored and confirmed
     for bad, problem in [
-        ("/time", "give a time"),
+        ("/time 07:30 Europe/Berlin extra", "give a time"),
         ("/time 25:00", "not a time of day"),
         ("/time 7h30", "not a time as hh:mm"),
         ("/time 07:30 Mars/Olympus", "not a timezone"),

@@ -137,7 +137,8 @@ async def test_webhook_mode_registers_the_secret_and_processes_updates(bot_setti
         handled.append(update.update_id)
         seen.set()
 
-    application.add_handler(TypeHandler(Update, record))
+    # Its own group, first: group 0's last handlers answer any private text (a hint).
+    application.add_handler(TypeHandler(Update, record), group=-2)
     service = TelegramService(application, bot_settings)
     app = build_site(bot_settings, week_store, telegram=application, services=[service], clock=clock)
     async with app.router.lifespan_context(app):

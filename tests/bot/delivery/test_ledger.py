@@ -10,6 +10,7 @@ from bot.delivery.ledger import (
     BLOCKED,
     FAILED,
     MIGRATED,
+    PAUSED,
     PENDING,
     SENDING,
     SENT,
@@ -100,6 +101,7 @@ def test_every_state_a_row_can_reach(store, ledger):
         FAILED: 1,
         UNCERTAIN: 1,
         SKIPPED: 0,
+        PAUSED: 0,
     }
 
 
