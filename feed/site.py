@@ -284,18 +284,7 @@ class Web:
         source = self.store.source(source_id)
         if source is None:
             return pages.not_found(f"There is no source {source_id!r}."), 404
-        quotes = []
-        citing = []
-        sources: dict[str, Source] = {}
-        for quote in self.store.quotes(include_hidden=False):
-            if quote.source == source.id:
-                quotes.append(quote)
-            elif quote.cites == source.id:
-                if quote.source not in sources:
-                    quote_source = self.store.source(quote.source)
-                    assert quote_source is not None  # quotes.source_id: a NOT NULL foreign key
-                    sources[quote.source] = quote_source
-                citing.append((quote, sources[quote.source]))
+        quotes, citing = self.store.source_quotes(source.id)
         cites = self.store.source(source.cites) if source.cites else None
         document = _document(source.document) if source.document else None
         return pages.source_page(source, document, quotes, citing, cites, self.bot_username()), 200

@@ -149,23 +149,23 @@ def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: b
     return [quote_from_row(rows[quote_id]) for quote_id in order]
 
 
+# shuffle_key is a 62-bit hash (quotes/selection.py), spread evenly over [0, 2**62).
+_KEY_SPACE = 1 << 62
+
+
 def random_quote(store: Store, rng: random.Random, exclude: Sequence[str] = ()) -> Quote | None:
-    """Return a random visible quote other than those in `exclude`, or None if there is none."""
+    """Return a random visible quote other than those in `exclude`, or None if there is none.
+
+    One seek in the (hidden, shuffle_key) index: the first visible quote at or after a random
+    key, wrapping round to the first one. The keys are hashes, so each quote's chance is the gap
+    before its key: even on average, whatever the number of quotes, at the cost of one lookup.
+    """
     q = t.quotes.c
-    visible = sa.and_(q.hidden.is_(False), q.id.not_in(list(exclude)) if exclude else sa.true())
+    visible = [q.hidden.is_(False)] + ([q.id.not_in(list(exclude))] if exclude else [])
+    start = rng.randrange(_KEY_SPACE)
+    first = sa.select(t.quotes).where(*visible).order_by(q.shuffle_key).limit(1)
     with store.read() as conn:
-        count = conn.scalar(sa.select(sa.func.count()).select_from(t.quotes).where(visible))
-        if not count:
-            return None
-        # In the selection index's order, so the offset walks the index alone, not the table.
-        chosen = conn.scalar(
-            sa.select(q.id)
-            .where(visible)
-            .order_by(q.hidden, q.cycle_due, q.shuffle_key, q.id)
-            .offset(rng.randrange(count))
-            .limit(1)
-        )
-        row = conn.execute(sa.select(t.quotes).where(q.id == chosen)).first() if chosen else None
+        row = conn.execute(first.where(q.shuffle_key >= start)).first() or conn.execute(first).first()
     return quote_from_row(row) if row else None
 
 

@@ -33,6 +33,13 @@ from quotes.transfer import quote_record
 
 # Serialises picks on PostgreSQL (pg_advisory_xact_lock key; "qotd" in ASCII).
 _PICK_LOCK = 0x716F7464
+# Ids per `IN (...)` list when reading rows by id (well under SQLite's 32,766 parameters).
+_ID_BATCH = 500
+
+
+def _newest(column: sa.Column[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
+    """The greatest value of an indexed column, read from the index's end."""
+    return sa.select(column).where(*where).order_by(column.desc()).limit(1).scalar_subquery()
 
 
 class SchemaOutdated(RuntimeError):
@@ -145,12 +152,14 @@ class Store:
             for source in sorted(corpus.sources, key=lambda s: s.cites is not None):
                 self._upsert_source(conn, source, now, curated_only=True)
             cycle = self._current_cycle(conn)
+            # Only the corpus's own rows: start-up must not read every stored quote.
+            columns = (t.quotes.c.id, t.quotes.c.origin, t.quotes.c.admin_edited, t.quotes.c.curated_digest)
+            ids = [quote.id for quote in corpus.quotes]
             existing = {
                 r.id: r
+                for start in range(0, len(ids), _ID_BATCH)
                 for r in conn.execute(
-                    sa.select(
-                        t.quotes.c.id, t.quotes.c.origin, t.quotes.c.admin_edited, t.quotes.c.curated_digest
-                    )
+                    sa.select(*columns).where(t.quotes.c.id.in_(ids[start : start + _ID_BATCH]))
                 )
             }
             for quote in corpus.quotes:
@@ -215,6 +224,38 @@ class Store:
     def record(self, quote: Quote) -> dict[str, Any]:
         """Return a quote's JSON form (see quotes.transfer.quote_record)."""
         return quote_record(quote, *self.provenance(quote))
+
+    def sources_by_id(self, ids: Iterable[str]) -> dict[str, Source]:
+        """Return the sources of these ids that exist, by id."""
+        wanted = sorted(set(ids))
+        with self.read() as conn:
+            return {
+                r.id: source_from_row(r)
+                for start in range(0, len(wanted), _ID_BATCH)
+                for r in conn.execute(
+                    sa.select(t.sources).where(t.sources.c.id.in_(wanted[start : start + _ID_BATCH]))
+                )
+            }
+
+    def source_quotes(self, source_id: str) -> tuple[list[Quote], list[tuple[Quote, Source]]]:
+        """Return a source's visible quotes and the visible quotes citing it (with their own
+        sources), each in id order: two index lookups (migration 0008_scale), not a scan."""
+        visible = t.quotes.c.hidden.is_(False)
+        with self.read() as conn:
+            own = conn.execute(
+                sa.select(t.quotes).where(t.quotes.c.source_id == source_id, visible).order_by(t.quotes.c.id)
+            )
+            quotes_ = [quote_from_row(r) for r in own]
+            citing = [
+                quote_from_row(r)
+                for r in conn.execute(
+                    sa.select(t.quotes)
+                    .where(t.quotes.c.cites_id == source_id, t.quotes.c.source_id != source_id, visible)
+                    .order_by(t.quotes.c.id)
+                )
+            ]
+        sources = self.sources_by_id(q.source for q in citing)
+        return quotes_, [(q, sources[q.source]) for q in citing]
 
     def sources(self) -> list[Source]:
         with self.read() as conn:
@@ -470,14 +511,13 @@ class Store:
         """Return what the published history depends on, cheaply: the newest pick up to `until`,
         the last pick made, and the last change to any quote or source (a cache key)."""
         with self.read() as conn:
+            # Each is the last entry of an index (migration 0008_scale): O(log n), no scan.
             row = conn.execute(
                 sa.select(
-                    sa.select(sa.func.max(t.daily_picks.c.date))
-                    .where(t.daily_picks.c.date <= until)
-                    .scalar_subquery(),
-                    sa.select(sa.func.max(t.daily_picks.c.picked_at)).scalar_subquery(),
-                    sa.select(sa.func.max(t.quotes.c.updated_at)).scalar_subquery(),
-                    sa.select(sa.func.max(t.sources.c.updated_at)).scalar_subquery(),
+                    _newest(t.daily_picks.c.date, t.daily_picks.c.date <= until),
+                    _newest(t.daily_picks.c.picked_at),
+                    _newest(t.quotes.c.updated_at),
+                    _newest(t.sources.c.updated_at),
                 )
             ).one()
         return tuple(row)

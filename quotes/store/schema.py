@@ -82,6 +82,7 @@ sources = Table(
     Column("origin", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_sources_updated_at", "updated_at"),  # the data version (migration 0008_scale)
 )
 
 quotes = Table(
@@ -113,6 +114,11 @@ quotes = Table(
     Column("cycle_due", Integer, nullable=False),
     Column("shuffle_key", BigInteger, nullable=False),
     Index("ix_quotes_selection", "hidden", "cycle_due", "shuffle_key", "id"),
+    # Migration 0008_scale: the data version, a source's quotes, a random quote.
+    Index("ix_quotes_updated_at", "updated_at"),
+    Index("ix_quotes_source", "source_id", "id"),
+    Index("ix_quotes_cites", "cites_id", "id"),
+    Index("ix_quotes_random", "hidden", "shuffle_key"),
 )
 
 pins = Table(
@@ -132,6 +138,7 @@ daily_picks = Table(
     Column("cycle", Integer, nullable=False, index=True),
     Column("pinned", Boolean, nullable=False),
     Column("picked_at", UTCDateTime, nullable=False),
+    Index("ix_daily_picks_picked_at", "picked_at"),  # the data version (migration 0008_scale)
 )
 
 subscribers = Table(
