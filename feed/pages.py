@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH, TITLE
 from feed.render import escape as e
 from quotes.corpus import paragraphs
-from quotes.dates import day_text
+from quotes.dates import day_text, month_text
 from quotes.model import Pick, Quote, Source
 
 STYLE = """
@@ -161,13 +161,70 @@ def quote_figure(quote: Quote, source: Source, cites: Source | None) -> str:
     )
 
 
+def _days(picks: Sequence[Pick], provenance: dict[str, tuple[Source, Source | None]]) -> str:
+    """A list of days, each with its quote linked to the quote's page."""
+    items = []
+    for pick in picks:
+        quote = pick.quote
+        source, cites = provenance[quote.id]
+        items.append(
+            f'<li><span class="date">{e(day_text(pick.date))}</span>'
+            f'<a href="/q/{e(quote.id)}">{e(quote.text)}</a>'
+            f'<span class="small"> — {e(quote.speaker)}, {e(quote.date.human())}, '
+            f"<cite>{e((cites or source).title)}</cite></span></li>"
+        )
+    return '<ol class="days">\n' + "\n".join(items) + "\n</ol>"
+
+
+def month_path(month: dt.date) -> str:
+    return f"/archive/{month:%Y-%m}"
+
+
+def archive_index(months: Sequence[dt.date], bot_username: str | None) -> str:
+    """The archive: one line per year, with a link to each month that has published days."""
+    years: dict[int, list[dt.date]] = {}
+    for month in months:
+        years.setdefault(month.year, []).append(month)
+    lines = [
+        f"<li><strong>{year}</strong>: "
+        + " · ".join(f'<a href="{month_path(m)}">{m:%B}</a>' for m in sorted(in_year))
+        + "</li>"
+        for year, in_year in sorted(years.items(), reverse=True)
+    ]
+    body = "<h1>Archive</h1>\n" + (
+        '<ul class="years">\n' + "\n".join(lines) + "\n</ul>" if lines else "<p>Nothing published yet.</p>"
+    )
+    return page(f"Archive — {TITLE}", body, bot_username)
+
+
+def archive_month(
+    month: dt.date,
+    picks: Sequence[Pick],
+    provenance: dict[str, tuple[Source, Source | None]],
+    earlier: dt.date | None,
+    later: dt.date | None,
+    bot_username: str | None,
+) -> str:
+    """One month of the archive, newest day first, with links to the months around it."""
+    title = month_text(month)
+    links = ['<a href="/archive">All months</a>']
+    if earlier:
+        links.insert(0, f'<a rel="prev" href="{month_path(earlier)}">← {e(month_text(earlier))}</a>')
+    if later:
+        links.append(f'<a rel="next" href="{month_path(later)}">{e(month_text(later))} →</a>')
+    nav = '<p class="small">' + " · ".join(links) + "</p>"
+    days = _days(picks, provenance) if picks else "<p>No quote was published this month.</p>"
+    return page(f"{title} — {TITLE}", f"<h1>{e(title)}</h1>\n{nav}\n{days}\n{nav}", bot_username)
+
+
 def home(
     today: Pick | None,
     provenance: dict[str, tuple[Source, Source | None]],
     recent: Sequence[Pick],
     bot_username: str | None,
+    archive: bool = False,
 ) -> str:
-    """The home page: today's quote, then the recent days."""
+    """The home page: today's quote, then the recent days (and a link to the archive)."""
     parts = []
     if today is None:
         parts.append(f"<h1>{e(TITLE)}</h1>\n<p>No quote has been published yet.</p>")
@@ -182,17 +239,9 @@ def home(
     )
     earlier = [p for p in recent if today is None or p.date != today.date]
     if earlier:
-        items = []
-        for pick in earlier:
-            quote = pick.quote
-            source, cites = provenance[quote.id]
-            items.append(
-                f'<li><span class="date">{e(day_text(pick.date))}</span>'
-                f'<a href="/q/{e(quote.id)}">{e(quote.text)}</a>'
-                f'<span class="small"> — {e(quote.speaker)}, {e(quote.date.human())}, '
-                f"<cite>{e((cites or source).title)}</cite></span></li>"
-            )
-        parts.append('<h2>Recent days</h2>\n<ol class="days">\n' + "\n".join(items) + "\n</ol>")
+        parts.append("<h2>Recent days</h2>\n" + _days(earlier, provenance))
+    if archive:
+        parts.append('<p class="small"><a href="/archive">Every earlier day, month by month</a></p>')
     return page(TITLE, "\n".join(parts), bot_username)
 
 

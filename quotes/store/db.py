@@ -507,6 +507,18 @@ class Store:
             )
             return [Pick(r.pick_date, quote_from_row(r), r.pick_cycle, r.pick_pinned) for r in rows]
 
+    def first_and_last_pick(self, until: dt.date) -> tuple[dt.date, dt.date] | None:
+        """Return the dates of the first and the newest pick up to `until` (None if none)."""
+        date = t.daily_picks.c.date
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(
+                    sa.select(date).where(date <= until).order_by(date).limit(1).scalar_subquery(),
+                    _newest(date, date <= until),
+                )
+            ).one()
+        return (row[0], row[1]) if row[0] is not None else None
+
     def changes(self, until: dt.date) -> tuple[Any, ...]:
         """Return what the published history depends on, cheaply: the newest pick up to `until`,
         the last pick made, and the last change to any quote or source (a cache key)."""
