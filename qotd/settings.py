@@ -41,8 +41,17 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("CATCH_UP_HOURS", "6", "After downtime, deliveries up to this late still go out."),
     ("ALLOW_PAID_BROADCAST", "false", "Use Telegram's paid broadcasts (up to 1000 messages/s)."),
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
-    ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
+    (
+        "FEED_DAYS",
+        "30",
+        "Days of history in the feeds (the home page shows up to 7 of them; the archive, every day).",
+    ),
     ("LOG_LEVEL", "INFO", "Python logging level."),
+    (
+        "WEB_SERVER",
+        "uvicorn",
+        "HTTP server of `qotd serve`, in its one process: uvicorn, or granian (Rust; about twice the requests/s).",
+    ),
 )
 
 
@@ -73,6 +82,7 @@ class Settings:
     retry_uncertain: bool
     feed_days: int
     log_level: str
+    web_server: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +116,7 @@ class Settings:
             retry_uncertain=_bool(need("RETRY_UNCERTAIN"), "RETRY_UNCERTAIN"),
             feed_days=_int(need("FEED_DAYS"), "FEED_DAYS", 1, 3660),
             log_level=need("LOG_LEVEL").upper(),
+            web_server=_choice(need("WEB_SERVER"), "WEB_SERVER", WEB_SERVERS),
         )
 
     def now(self) -> dt.datetime:
@@ -115,6 +126,15 @@ class Settings:
     def today(self, now: dt.datetime) -> dt.date:
         """Return the calendar date of `now` in the service's timezone."""
         return now.astimezone(self.timezone).date()
+
+
+WEB_SERVERS = ("uvicorn", "granian")
+
+
+def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
+    if value.lower() not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(choices)}")
+    return value.lower()
 
 
 def _zone(value: str, name: str) -> ZoneInfo:
