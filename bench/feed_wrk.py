@@ -8,7 +8,7 @@ For each path, prints the requests per second of both, qotd's share of nginx's r
 /atom.xml at least 50 %, /q/<id> at least 25 %), and the same for 304 answers (wrk sending
 If-None-Match with the path's ETag). Needs Debian's `nginx` and `wrk` (apt-get install -y
 nginx wrk). nginx runs with `worker_processes auto` (one worker per core), as Debian ships it;
-`qotd serve` runs as the Procfile runs it (WEB_WORKERS from the environment, default 1).
+`qotd serve` runs as the Procfile runs it, one process (WEB_SERVER from the environment).
 """
 
 from __future__ import annotations
@@ -216,11 +216,11 @@ def main() -> None:
 
     cores = os.cpu_count()
     median = statistics.median
-    workers = os.environ.get("WEB_WORKERS", "1")
+    server = os.environ.get("WEB_SERVER", "uvicorn")
     print(
         f"wrk: {args.connections} connections, {args.threads} threads, {args.seconds} s per run, "
         f"{args.rounds} alternating rounds; {cores} CPU cores (wrk shares them); qotd serve with "
-        f"WEB_WORKERS={workers}, nginx workers {args.nginx_workers}; load average (1 min) at each "
+        f"WEB_SERVER={server}, nginx workers {args.nginx_workers}; load average (1 min) at each "
         f"round: {', '.join(loads)}"
     )
     print(

@@ -2,8 +2,8 @@
 
 A `Rendered` is one answer (status, body) in its two encodings, plain and gzipped, with its
 raw ASGI headers ready; `answer` picks the encoding a request takes and answers 304 to a
-conditional GET it satisfies. `PageCache` keeps the rendered pages of one data version (at
-most `size` of them, least recently used out first), and renders each page once however many
+conditional GET it satisfies. `PageCache` keeps the rendered pages of one data version (up to
+a number of bytes, least recently used out first), and renders each page once however many
 requests ask for it at the same moment.
 """
 
@@ -146,10 +146,12 @@ def answer(
 
 
 class PageCache:
-    """The rendered pages of one data version, by path: each rendered once, in a worker thread."""
+    """The rendered pages of one data version, by path: each rendered once, in a worker thread,
+    and kept while their bodies together stay under `max_bytes` (least recently used out first)."""
 
-    def __init__(self, size: int):
-        self.size = size
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._version: Hashable = None
         self._pages: OrderedDict[str, Rendered] = OrderedDict()
         self._rendering: dict[tuple[Hashable, str], asyncio.Future[Rendered]] = {}
@@ -157,10 +159,15 @@ class PageCache:
     def __len__(self) -> int:
         return len(self._pages)
 
+    @staticmethod
+    def _size(page: Rendered) -> int:
+        return len(page.plain.body) + (len(page.gzipped.body) if page.gzipped else 0)
+
     async def get(self, version: Hashable, path: str, render: Callable[[], Rendered]) -> Rendered:
         """The page at `path` for `version`, rendered by `render` if no request has yet."""
         if version != self._version:
             self._pages.clear()
+            self.bytes = 0
             self._version = version
         page = self._pages.get(path)
         if page is not None:
@@ -175,8 +182,9 @@ class PageCache:
             self._rendering[key] = pending
             pending.add_done_callback(lambda _: self._rendering.pop(key, None))
         page = await asyncio.shield(pending)
-        if self._version == version:
+        if self._version == version and path not in self._pages:
             self._pages[path] = page
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
+            self.bytes += self._size(page)
+            while self.bytes > self.max_bytes and len(self._pages) > 1:
+                self.bytes -= self._size(self._pages.popitem(last=False)[1])
         return page

@@ -54,8 +54,9 @@ HTML_HEADERS = {
 Version = tuple[Any, ...]
 # The days the home page lists (today's and the days before it); the rest is in the archive.
 HOME_DAYS = 7
-# Rendered pages kept per data version (quote and source pages, the archive, the home page).
-PAGE_CACHE_SIZE = 10_000
+# Bytes of rendered pages kept per data version (quote and source pages, the archive, the home
+# page; plain and gzipped bodies): some 3,000 quote pages.
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
 # Pages may change with any correction: a client revalidates (a 304 costs next to nothing).
 PAGE_CACHE_CONTROL = b"no-cache"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -107,7 +108,7 @@ class Web:
         self._day_window = (dt.datetime.max.replace(tzinfo=dt.UTC), dt.datetime.min.replace(tzinfo=dt.UTC))
         self._feeds: dict[str, Rendered] = {}
         self._feeds_key: Version | None = None
-        self.pages = PageCache(PAGE_CACHE_SIZE)
+        self.pages = PageCache(PAGE_CACHE_BYTES)
         self._lock = asyncio.Lock()
         self._version_lock = asyncio.Lock()
 

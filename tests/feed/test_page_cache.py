@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import feed.pages
+from feed.cache import PageCache, Rendered
 from feed.site import HOME_DAYS, create_app
 from tests.feed.conftest import NOW, SITE, Clock, correct
 
@@ -135,3 +136,33 @@ def test_gzip_is_real_gzip(settings, week_store):
         plain = client.get("/sources/cfr-same-boat", headers={"accept-encoding": "identity"})
     assert gzip.compress(plain.content, compresslevel=9, mtime=0)[:2] == b"\x1f\x8b"
     assert raw.headers["content-encoding"] == "gzip"
+
+
+async def test_the_page_cache_keeps_the_recently_used_pages_within_its_bytes():
+    cache = PageCache(max_bytes=2500)
+    renders: list[str] = []
+
+    def page(path: str) -> Rendered:
+        renders.append(path)
+        return Rendered.of(b"x" * 1000, "text/html; charset=utf-8", NOW)  # and a few dozen bytes gzipped
+
+    for path in ("/a", "/b", "/a", "/c"):
+        await cache.get(1, path, lambda p=path: page(p))
+    assert renders == ["/a", "/b", "/c"]  # the second /a came from the cache
+    assert len(cache) == 2 and cache.bytes <= 2500  # /b, used least recently, made room for /c
+    await cache.get(1, "/b", lambda: page("/b"))
+    assert renders[-1] == "/b"
+    await cache.get(2, "/a", lambda: page("/a"))  # a new data version renders again
+    assert renders[-1] == "/a" and len(cache) == 1
+
+
+async def test_requests_for_one_page_at_once_share_one_render():
+    cache = PageCache(max_bytes=1 << 20)
+    renders = []
+
+    def page() -> Rendered:
+        renders.append(1)
+        return Rendered.of(b"<p>hello</p>", "text/html; charset=utf-8", NOW)
+
+    pages = await asyncio.gather(*(cache.get(1, "/q/x", page) for _ in range(10)))
+    assert len(renders) == 1 and len({id(p) for p in pages}) == 1
