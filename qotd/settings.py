@@ -50,7 +50,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     (
         "WEB_SERVER",
         "uvicorn",
-        "HTTP server of `qotd serve` (one process): uvicorn, or granian (Rust; about twice the requests/s).",
+        "HTTP server of `qotd serve` (one process): uvicorn, or granian (Rust HTTP, faster on cached pages).",
     ),
 )
 
