@@ -3,8 +3,8 @@
 `create_app` builds a Starlette application from the settings and the store. It knows nothing
 of Telegram: the service (qotd/serve.py) mounts the bot's webhook route into it, hands it the
 background services its lifespan starts and stops (the Telegram runner, the scheduler), and
-says how to name the bot on the pages. The feeds are rendered once per change of the data and
-served with conditional GET and gzip.
+says how to name the bot on the pages. The feeds and the pages are rendered once per change of
+the data (feed/cache.py) and served with conditional GET and gzip.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Service(Protocol):
 
 
 class Web:
-    """The state behind the routes: the store, the clock, the feed cache, the services."""
+    """The state behind the routes: the store, the clock, the feed and page caches, the services."""
 
     def __init__(
         self,
