@@ -227,9 +227,7 @@ def cmd_quotes_add(args, settings: Settings, now: dt.datetime) -> str:
             # One line on stderr; where the text departs from the copy (several lines) on stdout.
             first, _, details = str(exc).partition("\n")
             hint = "; --unverified saves it as unverified" if checked_missing(exc) else ""
-            raise CommandError(
-                f"{first.rstrip(':')}; nothing was saved{hint}", report=details
-            ) from None
+            raise CommandError(f"{first.rstrip(':')}; nothing was saved{hint}", report=details) from None
     return f"added {quote.id}: {verification_line(quote)}"
 
 

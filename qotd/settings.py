@@ -51,7 +51,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("CATCH_UP_HOURS", "6", "After downtime, deliveries up to this late still go out."),
     ("ALLOW_PAID_BROADCAST", "false", "Use Telegram's paid broadcasts (up to 1000 messages/s)."),
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
-    ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
+    (
+        "FEED_DAYS",
+        "30",
+        "Days of history in the feeds (the home page shows up to 7 of them; the archive, every day).",
+    ),
     ("LOG_LEVEL", "INFO", "Python logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."),
     (
         "CHANNEL_FORMAT",
@@ -76,6 +80,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "10485760",
         "Largest import file (bytes, 10 MB) `qotd quotes import` and Telegram /import take; "
         "checked before parsing.",
+    ),
+    (
+        "WEB_SERVER",
+        "uvicorn",
+        "HTTP server of `qotd serve` (one process): uvicorn, or granian (Rust HTTP, faster on cached pages).",
     ),
 )
 
@@ -111,6 +120,7 @@ class Settings:
     edit_sent: str  # "channels", "all" or "none"
     feed_dir: Path | None
     import_max_bytes: int
+    web_server: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -149,6 +159,7 @@ class Settings:
             edit_sent=_choice(need("EDIT_SENT"), "EDIT_SENT", ("channels", "all", "none")),
             feed_dir=_folder(get("FEED_DIR"), "FEED_DIR"),
             import_max_bytes=_int(need("IMPORT_MAX_BYTES"), "IMPORT_MAX_BYTES", 1, 2**40),
+            web_server=_choice(need("WEB_SERVER"), "WEB_SERVER", WEB_SERVERS),
         )
 
     def secrets(self) -> dict[str, str]:
@@ -184,6 +195,7 @@ TOKEN_PATTERN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,64}")
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASES = ("sqlite", "postgresql")
+WEB_SERVERS = ("uvicorn", "granian")
 
 
 def _url(value: str, name: str) -> str:

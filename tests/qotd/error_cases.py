@@ -127,6 +127,7 @@ SETTINGS = [
         "CHANNEL_FORMAT=card needs PUBLIC_URL: Telegram fetches the card from the site",
     ),
     _setting("EDIT_SENT", "some", "EDIT_SENT='some' is not one of channels, all, none"),
+    _setting("WEB_SERVER", "gunicorn", "WEB_SERVER='gunicorn' is not one of uvicorn, granian"),
     _setting(
         "FEED_DIR",
         "/etc/hostname",
