@@ -398,9 +398,20 @@ def not_found(message: str, site: Site) -> str:
     )
 
 
-def sitemap(site: Site, quotes: Iterable[Quote], sources: Iterable[Source]) -> str:
-    """Every page worth finding: the home and about pages, each quote's page and each source's."""
-    paths = ["/", "/about", *(f"/q/{q.id}" for q in quotes), *(f"/sources/{s.id}" for s in sources)]
+def sitemap(
+    site: Site, quotes: Iterable[Quote], sources: Iterable[Source], months: Iterable[dt.date] = ()
+) -> str:
+    """Every page worth finding: the home and about pages, the archive and its months (when
+    there are any), each quote's page and each source's."""
+    months = list(months)
+    archive = [ARCHIVE_PATH, *(month_path(m) for m in months)] if months else []
+    paths = [
+        "/",
+        "/about",
+        *archive,
+        *(f"/q/{q.id}" for q in quotes),
+        *(f"/sources/{s.id}" for s in sources),
+    ]
     return ENV.get_template("sitemap.xml").render(site=site, paths=paths)
 
 

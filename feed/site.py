@@ -375,16 +375,18 @@ class Web:
         return image_response(request, self._site_card, "image/png", f"public, max-age={PAGE_MAX_AGE}")
 
     async def sitemap(self, request: Request) -> Response:
-        """Every quote's and source's page (hidden quotes are not listed), once per data version."""
+        """Every quote's and source's page (hidden quotes are not listed) and the archive's months,
+        once per data version."""
         now = self.clock()
         version = await self.version(now)
         if self._sitemap is None or self._sitemap[0] != version:
-            self._sitemap = (version, await run_in_threadpool(self._render_sitemap))
+            self._sitemap = (version, await run_in_threadpool(self._render_sitemap, version))
         headers = {"cache-control": await self.page_cache(now)}
         return Response(self._sitemap[1], media_type="application/xml", headers=headers)
 
-    def _render_sitemap(self) -> str:
-        return pages.sitemap(self.site, self.store.quotes(include_hidden=False), self.store.sources())
+    def _render_sitemap(self, version: Version) -> str:
+        quotes, sources = self.store.quotes(include_hidden=False), self.store.sources()
+        return pages.sitemap(self.site, quotes, sources, self._months(version))
 
     async def robots(self, request: Request) -> Response:
         cache = {"cache-control": f"public, max-age={PAGE_MAX_AGE}"}
