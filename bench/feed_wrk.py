@@ -1,12 +1,14 @@
-"""Serve /atom.xml with `qotd serve` under wrk (64 connections), beside nginx serving the same bytes.
+"""Serve the feeds and pages with `qotd serve` under wrk (64 connections), beside nginx serving
+the same bytes as files.
 
     python bench/feed_wrk.py [--seconds 10] [--connections 64] [--threads 2] [--rounds 5]
-                             [--nginx-workers auto]
+                             [--nginx-workers auto] [--paths /atom.xml,/q/fp-02,/,/feed.json]
 
-Prints the requests per second of both, qotd's share of nginx's rate (target: at least 33 %),
-and the rate of 304 answers (wrk sending If-None-Match with the feed's ETag). Needs Debian's
-`nginx` and `wrk` (apt-get install -y nginx wrk). nginx runs with `worker_processes auto` (one
-worker per core), as Debian ships it; `qotd serve` is one process, as the Procfile runs it.
+For each path, prints the requests per second of both, qotd's share of nginx's rate (targets:
+/atom.xml at least 50 %, /q/<id> at least 25 %), and the same for 304 answers (wrk sending
+If-None-Match with the path's ETag). Needs Debian's `nginx` and `wrk` (apt-get install -y
+nginx wrk). nginx runs with `worker_processes auto` (one worker per core), as Debian ships it;
+`qotd serve` runs as the Procfile runs it, one process (WEB_SERVER from the environment).
 """
 
 from __future__ import annotations
@@ -28,11 +30,30 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+
+
+def _code_root() -> Path:
+    """The checkout whose `qotd serve` is measured: --code if given (read before the imports)."""
+    for i, arg in enumerate(sys.argv):
+        if arg == "--code" and i + 1 < len(sys.argv):
+            return Path(sys.argv[i + 1]).resolve()
+    return ROOT
+
+
+CODE = _code_root()
+sys.path.insert(0, str(CODE))
 
 from quotes.corpus import load_corpus  # noqa: E402
 from quotes.store import Store  # noqa: E402
 
+LOCATION = """
+        location = {path} {{
+            root {dir}/www;
+            try_files /{file} =404;
+            default_type "{media}";
+            etag on;
+        }}
+"""
 NGINX_CONF = """
 worker_processes {workers};
 daemon off;
@@ -47,11 +68,7 @@ http {{
     types {{ }}
     server {{
         listen 127.0.0.1:{port};
-        location = /atom.xml {{
-            root {dir}/www;
-            default_type "application/atom+xml; charset=utf-8";
-            etag on;
-        }}
+{locations}
     }}
 }}
 """
@@ -111,6 +128,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--nginx-workers", default="auto")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--paths", default="/atom.xml,/q/fp-02,/,/feed.json")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the checkout to serve (default: this one)")
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
@@ -129,48 +148,66 @@ def main() -> None:
             "DATA_DIR": str(work / "data"),
             "PORT": str(port),
             "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(CODE),
         }
         qotd = subprocess.Popen(
             [sys.executable, "-m", "qotd", "serve"],
-            cwd=ROOT,
+            cwd=CODE,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=(work / "serve.log").open("wb"),
         )
         nginx_port = free_port()
+        paths = args.paths.split(",")
         try:
-            url = f"http://127.0.0.1:{port}/atom.xml"
-            wait_ready(f"http://127.0.0.1:{port}/healthz", qotd)
-            first = httpx.get(url)
-            body, etag = first.content, first.headers["etag"]
+            base, nginx_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{nginx_port}"
+            wait_ready(f"{base}/healthz", qotd)
             (work / "www").mkdir()
-            (work / "www" / "atom.xml").write_bytes(body)
+            bodies, etags, locations = {}, {}, []
+            for number, path in enumerate(paths):
+                first = httpx.get(base + path, headers={"accept-encoding": "identity"})
+                # A page without an ETag (the code before the page cache) has no 304 to measure.
+                bodies[path], etags[path] = first.content, first.headers.get("etag")
+                (work / "www" / f"{number}.body").write_bytes(first.content)
+                media = first.headers["content-type"]
+                locations.append(LOCATION.format(path=path, dir=work, file=f"{number}.body", media=media))
             (work / "nginx.conf").write_text(
-                NGINX_CONF.format(workers=args.nginx_workers, dir=work, port=nginx_port)
+                NGINX_CONF.format(
+                    workers=args.nginx_workers, dir=work, port=nginx_port, locations="".join(locations)
+                )
             )
             server = subprocess.Popen(
                 [nginx, "-c", str(work / "nginx.conf"), "-e", str(work / "nginx-error.log")]
             )
             try:
-                nginx_url = f"http://127.0.0.1:{nginx_port}/atom.xml"
-                wait_ready(nginx_url, server)
-                served = httpx.get(nginx_url)
-                assert served.content == body, "nginx must serve the same bytes"
+                wait_ready(nginx_base + paths[0], server)
+                nginx_etags = {}
+                for path in paths:
+                    served = httpx.get(nginx_base + path, headers={"accept-encoding": "identity"})
+                    assert served.content == bodies[path], f"nginx must serve the same bytes for {path}"
+                    nginx_etags[path] = served.headers["etag"] if etags[path] else None
                 common = (args.seconds, args.connections, args.threads)
-                wrk(url, 2, args.connections, args.threads)  # warm-up
-                rounds = {"qotd": [], "nginx": [], "qotd304": [], "nginx304": []}
+                wrk(base + paths[0], 2, args.connections, args.threads)  # warm-up
+                rounds: dict[tuple[str, str], list[float]] = {}
+                loads = []
                 # Alternate the servers round by round, so a noisy neighbour hits both alike.
                 for _ in range(args.rounds):
-                    rounds["qotd"].append(wrk(url, *common)[0])
-                    rounds["nginx"].append(wrk(nginx_url, *common)[0])
-                    rounds["qotd304"].append(wrk(url, *common, headers=[f"If-None-Match: {etag}"])[0])
-                    nginx_etag = served.headers["etag"]
-                    rounds["nginx304"].append(
-                        wrk(nginx_url, *common, headers=[f"If-None-Match: {nginx_etag}"])[0]
+                    loads.append(Path("/proc/loadavg").read_text().split()[0])
+                    for path in paths:
+                        for name, url, tag in [
+                            ("qotd", base + path, etags[path]),
+                            ("nginx", nginx_base + path, nginx_etags[path]),
+                        ]:
+                            rounds.setdefault((path, name), []).append(wrk(url, *common)[0])
+                            if tag is not None:
+                                headers = [f"If-None-Match: {tag}"]
+                                rate = wrk(url, *common, headers=headers)[0]
+                                rounds.setdefault((path, name + "304"), []).append(rate)
+                for path in (p for p in paths if etags[p]):
+                    check = httpx.get(
+                        base + path, headers={"If-None-Match": etags[path], "accept-encoding": "identity"}
                     )
-                check = httpx.get(url, headers={"If-None-Match": etag})
-                assert check.status_code == 304 and check.content == b""
+                    assert check.status_code == 304 and check.content == b"", path
             finally:
                 server.send_signal(signal.SIGQUIT)
                 server.wait(timeout=10)
@@ -180,24 +217,29 @@ def main() -> None:
 
     cores = os.cpu_count()
     median = statistics.median
-    ratios = [q / n for q, n in zip(rounds["qotd"], rounds["nginx"], strict=True)]
-    ratios304 = [q / n for q, n in zip(rounds["qotd304"], rounds["nginx304"], strict=True)]
+    server = os.environ.get("WEB_SERVER", "uvicorn")
     print(
-        f"/atom.xml, {len(body)} bytes; wrk: {args.connections} connections, {args.threads} threads, "
-        f"{args.seconds} s per run, {args.rounds} alternating rounds; {cores} CPU cores (wrk shares them)"
+        f"wrk: {args.connections} connections, {args.threads} threads, {args.seconds} s per run, "
+        f"{args.rounds} alternating rounds; {cores} CPU cores (wrk shares them); qotd serve with "
+        f"WEB_SERVER={server}, nginx workers {args.nginx_workers}; load average (1 min) at each "
+        f"round: {', '.join(loads)}"
     )
-    print("requests/s, median of the rounds (each round's figure in brackets):")
-    for label, key in [
-        ("qotd serve (1 process)   200", "qotd"),
-        (f"nginx (workers {args.nginx_workers})      200", "nginx"),
-        ("qotd serve (1 process)   304", "qotd304"),
-        (f"nginx (workers {args.nginx_workers})      304", "nginx304"),
-    ]:
-        figures = ", ".join(f"{r:.0f}" for r in rounds[key])
-        print(f"  {label}: {median(rounds[key]):9.0f}   [{figures}]")
-    print(f"ratio qotd / nginx, 200: {median(ratios):.1%} (median of per-round ratios; target >= 33%)")
-    print(f"ratio qotd / nginx, 304: {median(ratios304):.1%}")
-    print(f"qotd's 304 rate: {median(rounds['qotd304']):.0f} req/s")
+    print(
+        "requests/s, median of the rounds (each round's figure in brackets); "
+        "ratio: median of per-round ratios"
+    )
+    for path in paths:
+        for status, suffix in (("200", ""), ("304", "304")):
+            if (path, "qotd" + suffix) not in rounds:
+                print(f"  {path:16} {status}: no ETag, no 304")
+                continue
+            ours, theirs = rounds[(path, "qotd" + suffix)], rounds[(path, "nginx" + suffix)]
+            ratio = median(q / n for q, n in zip(ours, theirs, strict=True))
+            print(
+                f"  {path:16} {status}: qotd {median(ours):8.0f} [{', '.join(f'{r:.0f}' for r in ours)}]"
+                f"  nginx {median(theirs):8.0f} [{', '.join(f'{r:.0f}' for r in theirs)}]  ratio {ratio:.1%}"
+            )
+    print(f"bytes: {', '.join(f'{path} {len(body)}' for path, body in bodies.items())}")
 
 
 if __name__ == "__main__":

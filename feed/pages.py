@@ -8,6 +8,7 @@ writes no markup: every value reaches the page through Jinja2's autoescaping.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from feed.render import ATOM_PATH, DESCRIPTION, JSON_PATH, RSS_PATH, TITLE, Site
 from quotes.corpus import paragraphs
-from quotes.dates import day_text
+from quotes.dates import day_text, month_name, month_text
 from quotes.model import Correction, Pick, Quote, Source
 from quotes.text import snippet
 from quotes.verification import sentence
@@ -55,7 +56,13 @@ ENV = Environment(
     keep_trailing_newline=True,
 )
 ENV.globals.update(
-    site_name=SITE_NAME, feeds=FEEDS, card_size=CARD_SIZE, day_text=day_text, sentence=sentence
+    site_name=SITE_NAME,
+    feeds=FEEDS,
+    card_size=CARD_SIZE,
+    day_text=day_text,
+    month_text=month_text,
+    month_name=month_name,
+    sentence=sentence,
 )
 
 
@@ -122,9 +129,10 @@ def home(
     rule: str = "",
     *,
     site: Site,
+    archive: bool = False,
 ) -> str:
-    """The home page: today's quote, the rule that makes it today's, the recent days, and how
-    many quotes are checked."""
+    """The home page: today's quote, the rule that makes it today's, the recent days (and, with
+    `archive`, a link to the earlier ones), and how many quotes are checked."""
     views = [view_of(p.quote, *provenance[p.quote.id], pick=p) for p in recent]
     current = next((v for v in views if today is not None and v.pick == today), None)
     earlier = [v for v in views if today is None or v.pick is None or v.pick.date != today.date]
@@ -141,7 +149,71 @@ def home(
             og_title=f"{SITE_NAME}, {day_text(current.pick.date) if current.pick else ''}: {quote.speaker}",
         )
     return _render(
-        "home.html", site, meta, bot_username, today=current, earlier=earlier, checked=checked, rule=rule
+        "home.html",
+        site,
+        meta,
+        bot_username,
+        today=current,
+        earlier=earlier,
+        checked=checked,
+        rule=rule,
+        archive=archive,
+    )
+
+
+ARCHIVE_PATH = "/archive"
+
+
+def month_path(month: dt.date) -> str:
+    """Where a month of the archive is: /archive/YYYY-MM."""
+    return f"{ARCHIVE_PATH}/{month:%Y-%m}"
+
+
+ENV.globals["month_path"] = month_path
+
+
+def archive_index(months: Sequence[dt.date], bot_username: str | None, *, site: Site) -> str:
+    """The archive: one line per year (newest first), with a link to each month that has days."""
+    years: dict[int, list[dt.date]] = {}
+    for month in sorted(months):
+        years.setdefault(month.year, []).append(month)
+    meta = Meta(
+        f"Archive · {SITE_NAME}",
+        f"Every quote {SITE_NAME} has published, month by month.",
+        ARCHIVE_PATH,
+        og_title=f"The archive of {SITE_NAME}",
+    )
+    return _render("archive.html", site, meta, bot_username, years=sorted(years.items(), reverse=True))
+
+
+def archive_month(
+    month: dt.date,
+    picks: Sequence[Pick],
+    provenance: Mapping[str, tuple[Source, Source | None]],
+    earlier: dt.date | None,
+    later: dt.date | None,
+    bot_username: str | None,
+    *,
+    site: Site,
+) -> str:
+    """One month of the archive, newest day first, with links to the months around it."""
+    title = month_text(month)
+    views = [view_of(p.quote, *provenance[p.quote.id], pick=p) for p in picks]
+    meta = Meta(
+        f"{title} · {SITE_NAME}",
+        f"The quotes {SITE_NAME} published in {title}.",
+        month_path(month),
+        og_title=f"{SITE_NAME}, {title}",
+    )
+    return _render(
+        "archive_month.html",
+        site,
+        meta,
+        bot_username,
+        title=title,
+        days=views,
+        earlier=earlier,
+        later=later,
     )
 
 
@@ -326,9 +398,20 @@ def not_found(message: str, site: Site) -> str:
     )
 
 
-def sitemap(site: Site, quotes: Iterable[Quote], sources: Iterable[Source]) -> str:
-    """Every page worth finding: the home and about pages, each quote's page and each source's."""
-    paths = ["/", "/about", *(f"/q/{q.id}" for q in quotes), *(f"/sources/{s.id}" for s in sources)]
+def sitemap(
+    site: Site, quotes: Iterable[Quote], sources: Iterable[Source], months: Iterable[dt.date] = ()
+) -> str:
+    """Every page worth finding: the home and about pages, the archive and its months (when
+    there are any), each quote's page and each source's."""
+    months = list(months)
+    archive = [ARCHIVE_PATH, *(month_path(m) for m in months)] if months else []
+    paths = [
+        "/",
+        "/about",
+        *archive,
+        *(f"/q/{q.id}" for q in quotes),
+        *(f"/sources/{s.id}" for s in sources),
+    ]
     return ENV.get_template("sitemap.xml").render(site=site, paths=paths)
 
 

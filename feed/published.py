@@ -74,5 +74,7 @@ def today_json(store: Store, site: Site, now: dt.datetime) -> bytes:
 def feeds_for(store: Store, site: Site, days: int, day: dt.date) -> Feeds:
     """Render the feeds of the `days` days up to `day` (hidden quotes are withdrawn from them)."""
     picks = [p for p in store.recent_picks(day, days) if not p.quote.hidden]
-    sources = {s.id: s for s in store.sources()}
+    sources = store.sources_by_id(
+        source for p in picks for source in (p.quote.source, p.quote.cites) if source is not None
+    )
     return render(picks, sources, site)

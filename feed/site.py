@@ -3,8 +3,8 @@
 `create_app` builds a Starlette application from the settings and the store. It knows nothing
 of Telegram: the service (qotd/serve.py) mounts the bot's webhook route into it, hands it the
 background services its lifespan starts and stops (the Telegram runner, the scheduler), and
-says how to name the bot on the pages. The feeds are rendered once per change of the data and
-served with conditional GET and gzip.
+says how to name the bot on the pages. The feeds and the pages are rendered once per change of
+the data (feed/cache.py) and served with conditional GET and gzip.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from email.utils import format_datetime, parsedate_to_datetime
 from importlib.resources import files
 from typing import Any, Protocol
 
@@ -32,10 +32,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feed import cards, pages
+from feed.cache import PageCache, RawHeaders, Rendered, accepts_gzip, answer, etag_matches
 from feed.published import SiteSettings, ensure_pick, feeds_for, site_for, today_json
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH
+from quotes.corpus import ID_PATTERN
 from quotes.days import quote_of, rule_text
-from quotes.model import Source
+from quotes.model import Pick, Source
 from quotes.store import Store
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,14 @@ PAGE_MAX_AGE = 3600
 FAVICON = (files("feed") / "static" / "favicon.svg").read_bytes()
 # What the published pages depend on: the published day, then what Store.changes returns.
 Version = tuple[Any, ...]
-RawHeaders = list[tuple[bytes, bytes]]
+# The days the home page lists (today's and the days before it); the rest is in the archive.
+HOME_DAYS = 7
+# Bytes of rendered pages kept per data version (quote and source pages, the archive, the home
+# page; plain and gzipped bodies): some 3,000 quote pages.
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
+HTML_TYPE = "text/html; charset=utf-8"
+_HTML_RAW = [(k.lower().encode(), v.encode()) for k, v in HTML_HEADERS.items()]
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 TODAY_PATH = "/today.json"  # today's quote for other pages to embed (quotes.days, the one rule)
 FEED_TYPES = {
@@ -80,92 +89,8 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One encoding of a feed, with the raw headers of its 200 and its 304 answers."""
-
-    body: bytes
-    etag: str
-    ok_headers: RawHeaders
-    not_modified_headers: RawHeaders
-
-    @classmethod
-    def of(cls, body: bytes, etag: str, media_type: str, modified: str, encoding: str | None) -> Variant:
-        validators = [
-            (b"etag", etag.encode()),
-            (b"last-modified", modified.encode()),
-            (b"vary", b"Accept-Encoding"),
-        ]
-        ok = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
-        if encoding:
-            ok.append((b"content-encoding", encoding.encode()))
-        return cls(body, etag, ok + validators, validators)
-
-
-@dataclass(frozen=True)
-class FeedFile:
-    """One feed, rendered once: plain and gzipped, with its validators."""
-
-    plain: Variant
-    gzipped: Variant
-    last_modified: dt.datetime
-
-    @classmethod
-    def of(cls, body: bytes, media_type: str, updated: dt.datetime) -> FeedFile:
-        tag = hashlib.sha256(body).hexdigest()[:32]
-        modified = updated.astimezone(dt.UTC).replace(microsecond=0)
-        stamp = format_datetime(modified, usegmt=True)
-        packed = gzip.compress(body, compresslevel=9, mtime=0)
-        return cls(
-            Variant.of(body, f'"{tag}"', media_type, stamp, None),
-            Variant.of(packed, f'"{tag}-gz"', media_type, stamp, "gzip"),
-            modified,
-        )
-
-
-def accepts_gzip(header: str | None) -> bool:
-    """Whether an Accept-Encoding header admits gzip (gzip or *, with a non-zero q)."""
-    if not header:
-        return False
-    for item in header.split(","):
-        name, _, params = item.strip().partition(";")
-        if name.strip().lower() not in ("gzip", "*"):
-            continue
-        quality = params.strip().lower()
-        if quality.startswith("q="):
-            try:
-                return float(quality[2:]) > 0
-            except ValueError:
-                return False
-        return True
-    return False
-
-
-def etag_matches(match: str, *etags: str) -> bool:
-    """Whether an If-None-Match header names one of `etags` (or is *)."""
-    if match.strip() == "*":
-        return True
-    tags = {t.strip().removeprefix("W/") for t in match.split(",")}
-    return any(tag in tags for tag in etags)
-
-
-def not_modified(match: str | None, since: str | None, feed: FeedFile) -> bool:
-    """Conditional GET: If-None-Match when present (it wins), else If-Modified-Since."""
-    if match is not None:
-        return etag_matches(match, feed.plain.etag, feed.gzipped.etag)
-    if since:
-        try:
-            moment = parsedate_to_datetime(since)
-        except (TypeError, ValueError, IndexError):
-            return False
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        return feed.last_modified <= moment
-    return False
-
-
 class Web:
-    """The state behind the routes: the store, the clock, the feed cache, the services."""
+    """The state behind the routes: the store, the clock, the feed and page caches, the services."""
 
     def __init__(
         self,
@@ -189,13 +114,14 @@ class Web:
         self._version_checked = -math.inf
         # The version's day is the published day from window[0] (inclusive) to window[1].
         self._day_window = (dt.datetime.max.replace(tzinfo=dt.UTC), dt.datetime.min.replace(tzinfo=dt.UTC))
-        self._feeds: dict[str, FeedFile] = {}
+        self._feeds: dict[str, Rendered] = {}
         self._feeds_key: Version | None = None
-        self._home: tuple[tuple[Version, str | None], str] | None = None  # (version, bot), page
+        self.pages = PageCache(PAGE_CACHE_BYTES)
         self.cards = cards.CardCache()
         self._sitemap: tuple[Version, str] | None = None
         self._site_card: bytes | None = None
         self._lock = asyncio.Lock()
+        self._version_lock = asyncio.Lock()
 
     # --- data version and the feed cache ----------------------------------------------------
 
@@ -207,22 +133,34 @@ class Web:
             self._ensured = day
         return (day, *self.store.changes(day))
 
-    async def version(self, now: dt.datetime) -> Version:
-        """The data version: read again on a new day, or when it is `version_ttl` seconds old."""
+    def _stale(self, now: dt.datetime) -> bool:
         start, end = self._day_window
-        # None only before the first read, which the empty initial day window makes anyway.
-        if (
+        return (
             self._version is None
             or not start <= now < end
             or time.monotonic() - self._version_checked >= self.version_ttl
-        ):
-            self._version = await run_in_threadpool(self._key, now)
-            self._version_checked = time.monotonic()
-            day = self._version[0]
-            self._day_window = (self.site.published(day), self.site.next_publish(self.site.published(day)))
+        )
+
+    async def version(self, now: dt.datetime) -> Version:
+        """The data version: read again on a new day, or when it is `version_ttl` seconds old.
+
+        Single-flight: however many requests find it stale at once, one of them reads the store
+        and the others wait for that read.
+        """
+        if self._stale(now):
+            async with self._version_lock:
+                if self._stale(now):
+                    self._version = await run_in_threadpool(self._key, now)
+                    self._version_checked = time.monotonic()
+                    day = self._version[0]
+                    self._day_window = (
+                        self.site.published(day),
+                        self.site.next_publish(self.site.published(day)),
+                    )
+        assert self._version is not None  # read above when there was none
         return self._version
 
-    async def feeds(self, now: dt.datetime) -> dict[str, FeedFile]:
+    async def feeds(self, now: dt.datetime) -> dict[str, Rendered]:
         key = await self.version(now)
         if key != self._feeds_key:
             async with self._lock:
@@ -232,10 +170,10 @@ class Web:
                     )
                     today = await run_in_threadpool(today_json, self.store, self.site, now)
                     self._feeds = {
-                        RSS_PATH: FeedFile.of(rendered.rss, FEED_TYPES[RSS_PATH], rendered.updated),
-                        ATOM_PATH: FeedFile.of(rendered.atom, FEED_TYPES[ATOM_PATH], rendered.updated),
-                        JSON_PATH: FeedFile.of(rendered.json, FEED_TYPES[JSON_PATH], rendered.updated),
-                        TODAY_PATH: FeedFile.of(today, FEED_TYPES[TODAY_PATH], rendered.updated),
+                        RSS_PATH: Rendered.of(rendered.rss, FEED_TYPES[RSS_PATH], rendered.updated),
+                        ATOM_PATH: Rendered.of(rendered.atom, FEED_TYPES[ATOM_PATH], rendered.updated),
+                        JSON_PATH: Rendered.of(rendered.json, FEED_TYPES[JSON_PATH], rendered.updated),
+                        TODAY_PATH: Rendered.of(today, FEED_TYPES[TODAY_PATH], rendered.updated),
                     }
                     self._feeds_key = key
         return self._feeds
@@ -247,48 +185,118 @@ class Web:
         now = self.clock()
         feed = (await self.feeds(now))[path]
         seconds = max(0, math.ceil((self._day_window[1] - now).total_seconds()))
-        cache = (b"cache-control", b"public, max-age=%d" % seconds), *EXTRA_HEADERS.get(path, ())
-        encoding = headers.get(b"accept-encoding")
-        variant = feed.gzipped if encoding and accepts_gzip(encoding.decode("latin-1")) else feed.plain
-        match, since = headers.get(b"if-none-match"), headers.get(b"if-modified-since")
-        if (match or since) and not_modified(
-            match.decode("latin-1") if match is not None else None,
-            since.decode("latin-1") if since is not None else None,
-            feed,
-        ):
-            return 304, [*variant.not_modified_headers, *cache], b""
-        return 200, [*variant.ok_headers, *cache], variant.body
+        status, raw, body = answer(feed, headers, b"public, max-age=%d" % seconds)
+        return status, [*raw, *EXTRA_HEADERS.get(path, ())], body
 
     async def feed(self, request: Request) -> Response:
-        status, headers, body = await self.feed_answer(request.url.path, dict(request.headers.raw))
-        response = Response(body, status_code=status)
-        response.raw_headers = headers
-        return response
+        return raw_response(*await self.feed_answer(request.url.path, dict(request.headers.raw)))
 
-    async def home(self, request: Request) -> Response:
+    # --- pages from the cache ---------------------------------------------------------------
+
+    def page_renderer(self, path: str) -> Callable[[Version, dt.datetime], tuple[str, int]] | None:
+        """The renderer of a cached page at `path` (given the data version and the time), or
+        None: not one. Only ids `ID_PATTERN` matches are pages here, so /q/<id>.png and .jpg go
+        on to their routes."""
+        if path == "/":
+            return self._render_home
+        if path == pages.ARCHIVE_PATH:
+            return self._render_archive
+        folder, _, name = path[1:].partition("/")
+        if folder == "archive" and name:
+            return functools.partial(self._render_month, name)
+        if folder == "q" and ID_PATTERN.match(name):
+            return functools.partial(self._render_quote, name)
+        if folder == "sources" and ID_PATTERN.match(name):
+            return functools.partial(self._render_source, name)
+        return None
+
+    async def page_answer(
+        self, path: str, headers: dict[bytes, bytes]
+    ) -> tuple[int, RawHeaders, bytes] | None:
+        """Answer a GET of a page from the cache (rendering it once per data version), or None
+        if `path` is not a cached page."""
+        render = self.page_renderer(path)
+        if render is None:
+            return None
         now = self.clock()
-        key = (await self.version(now), self.bot_username())
-        if self._home is None or self._home[0] != key:
-            html = await run_in_threadpool(self._render_home, key[0][0], key[1], now)
-            self._home = (key, html)
-        return html_response(request, self._home[1], cache=await self.page_cache(now))
+        version = await self.version(now)
+        key = (version, self.bot_username())
 
-    def _render_home(self, day: dt.date, bot_username: str | None, now: dt.datetime) -> str:
-        picks = [p for p in self.store.recent_picks(day, self.settings.feed_days) if not p.quote.hidden]
-        today = quote_of(self.store, day, now, self.site.timezone).shown
-        provenance = {
-            p.quote.id: self.store.provenance(p.quote) for p in [*picks, *([today] if today else [])]
+        def rendered() -> Rendered:
+            html, status = render(version, now)
+            return Rendered.of(html.encode(), HTML_TYPE, _modified(version), status, _HTML_RAW)
+
+        page = await self.pages.get(key, path, rendered)
+        # A page's Cache-Control is every page's (page_cache); a 404 or 410 is not kept.
+        cache = (await self.page_cache(now)).encode() if page.status == 200 else b"no-cache"
+        return answer(page, headers, cache)
+
+    async def page(self, request: Request) -> Response:
+        found = await self.page_answer(request.scope["path"], dict(request.headers.raw))
+        if found is None:
+            return html_response(request, pages.not_found("There is no such page.", self.site), 404)
+        return raw_response(*found)
+
+    def _provenance(self, picks: Sequence[Pick]) -> dict[str, tuple[Source, Source | None]]:
+        """The sources of the picks' quotes, read in one query (not one per quote)."""
+        sources = self.store.sources_by_id(
+            s for p in picks for s in (p.quote.source, p.quote.cites) if s is not None
+        )
+        return {
+            p.quote.id: (sources[p.quote.source], sources[p.quote.cites] if p.quote.cites else None)
+            for p in picks
         }
+
+    def _render_home(self, version: Version, now: dt.datetime) -> tuple[str, int]:
+        day = version[0]
+        days = min(HOME_DAYS, self.settings.feed_days)
+        picks = [p for p in self.store.recent_picks(day, days) if not p.quote.hidden]
+        today = quote_of(self.store, day, now, self.site.timezone).shown
+        provenance = self._provenance([*picks, *([today] if today else [])])
         rule = rule_text(self.site.timezone, self.site.publish_time)
         counts = self.store.verification_counts()
-        return pages.home(today, provenance, picks, bot_username, counts, rule, site=self.site)
+        span = self.store.first_and_last_pick(day)
+        archive = span is not None and span[0] <= day - dt.timedelta(days=days)
+        html = pages.home(
+            today, provenance, picks, self.bot_username(), counts, rule, site=self.site, archive=archive
+        )
+        return html, 200
 
-    async def quote(self, request: Request) -> Response:
-        quote_id = request.path_params["quote_id"]
-        html, status = await run_in_threadpool(self._render_quote, quote_id)
-        return html_response(request, html, status, await self.page_cache(self.clock()))
+    def _months(self, version: Version) -> list[dt.date]:
+        """The first day of every month from the first pick's to the published day's."""
+        span = self.store.first_and_last_pick(version[0])
+        if span is None:
+            return []
+        month, last = span[0].replace(day=1), span[1].replace(day=1)
+        months = []
+        while month <= last:
+            months.append(month)
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+        return months
 
-    def _render_quote(self, quote_id: str) -> tuple[str, int]:
+    def _render_archive(self, version: Version, now: dt.datetime) -> tuple[str, int]:
+        return pages.archive_index(self._months(version), self.bot_username(), site=self.site), 200
+
+    def _render_month(self, name: str, version: Version, now: dt.datetime) -> tuple[str, int]:
+        found = _MONTH.match(name)
+        months = self._months(version)
+        month = None
+        if found and 1 <= int(found[2]) <= 12:
+            month = dt.date(int(found[1]), int(found[2]), 1)
+        if month is None or month not in months:
+            return pages.not_found(f"There is no month {name!r} in the archive.", self.site), 404
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        until = min(following - dt.timedelta(days=1), version[0])
+        picks = [p for p in self.store.recent_picks(until, until.day) if not p.quote.hidden]
+        at = months.index(month)
+        earlier = months[at - 1] if at > 0 else None
+        later = months[at + 1] if at + 1 < len(months) else None
+        html = pages.archive_month(
+            month, picks, self._provenance(picks), earlier, later, self.bot_username(), site=self.site
+        )
+        return html, 200
+
+    def _render_quote(self, quote_id: str, version: Version, now: dt.datetime) -> tuple[str, int]:
         quote = self.store.quote(quote_id)
         if quote is None:
             return pages.not_found(f"There is no quote {quote_id!r}.", self.site), 404
@@ -301,27 +309,11 @@ class Web:
         )
         return page, 200
 
-    async def source(self, request: Request) -> Response:
-        source_id = request.path_params["source_id"]
-        html, status = await run_in_threadpool(self._render_source, source_id)
-        return html_response(request, html, status, await self.page_cache(self.clock()))
-
-    def _render_source(self, source_id: str) -> tuple[str, int]:
+    def _render_source(self, source_id: str, version: Version, now: dt.datetime) -> tuple[str, int]:
         source = self.store.source(source_id)
         if source is None:
             return pages.not_found(f"There is no source {source_id!r}.", self.site), 404
-        quotes = []
-        citing = []
-        sources: dict[str, Source] = {}
-        for quote in self.store.quotes(include_hidden=False):
-            if quote.source == source.id:
-                quotes.append(quote)
-            elif quote.cites == source.id:
-                if quote.source not in sources:
-                    quote_source = self.store.source(quote.source)
-                    assert quote_source is not None  # quotes.source_id: a NOT NULL foreign key
-                    sources[quote.source] = quote_source
-                citing.append((quote, sources[quote.source]))
+        quotes, citing = self.store.source_quotes(source.id)
         cites = self.store.source(source.cites) if source.cites else None
         held = self.store.document(source.document) if source.document else None
         document = held.text if held else None
@@ -383,16 +375,18 @@ class Web:
         return image_response(request, self._site_card, "image/png", f"public, max-age={PAGE_MAX_AGE}")
 
     async def sitemap(self, request: Request) -> Response:
-        """Every quote's and source's page (hidden quotes are not listed), once per data version."""
+        """Every quote's and source's page (hidden quotes are not listed) and the archive's months,
+        once per data version."""
         now = self.clock()
         version = await self.version(now)
         if self._sitemap is None or self._sitemap[0] != version:
-            self._sitemap = (version, await run_in_threadpool(self._render_sitemap))
+            self._sitemap = (version, await run_in_threadpool(self._render_sitemap, version))
         headers = {"cache-control": await self.page_cache(now)}
         return Response(self._sitemap[1], media_type="application/xml", headers=headers)
 
-    def _render_sitemap(self) -> str:
-        return pages.sitemap(self.site, self.store.quotes(include_hidden=False), self.store.sources())
+    def _render_sitemap(self, version: Version) -> str:
+        quotes, sources = self.store.quotes(include_hidden=False), self.store.sources()
+        return pages.sitemap(self.site, quotes, sources, self._months(version))
 
     async def robots(self, request: Request) -> Response:
         cache = {"cache-control": f"public, max-age={PAGE_MAX_AGE}"}
@@ -453,23 +447,38 @@ class Web:
                     log.exception("service %s failed to stop", _name(service))
 
 
-class FeedFastPath:
-    """Answer GET and HEAD of the feeds straight from the cache, before Starlette's routing.
+class FastPath:
+    """Answer GET and HEAD of the feeds and of the cached pages straight from the cache, before
+    Starlette's routing.
 
-    The feeds are the hot path (every reader polls them); this keeps a request down to a
-    dictionary lookup and two ASGI messages. Everything else goes on to the app.
+    The feeds and the pages are the hot paths (readers poll the feeds, links bring people to
+    the pages); this keeps a request down to a dictionary lookup and two ASGI messages.
+    Everything else goes on to the app.
     """
 
     def __init__(self, app: ASGIApp, web: Web):
         self.app, self.web = app, web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in FEED_TYPES and scope["method"] in ("GET", "HEAD"):
-            status, headers, body = await self.web.feed_answer(scope["path"], dict(scope["headers"]))
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
-            return
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            path = scope["path"]
+            found: tuple[int, RawHeaders, bytes] | None
+            if path in FEED_TYPES:
+                found = await self.web.feed_answer(path, dict(scope["headers"]))
+            else:
+                found = await self.web.page_answer(path, dict(scope["headers"]))
+            if found is not None:
+                status, headers, body = found
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+                return
         await self.app(scope, receive, send)
+
+
+def raw_response(status: int, headers: RawHeaders, body: bytes) -> Response:
+    response = Response(body, status_code=status)
+    response.raw_headers = headers
+    return response
 
 
 def html_response(request: Request, html: str, status_code: int = 200, cache: str | None = None) -> Response:
@@ -490,6 +499,12 @@ def image_response(request: Request, body: bytes, media_type: str, cache: str) -
     if match is not None and etag_matches(match, headers["etag"]):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)
+
+
+def _modified(version: Version) -> dt.datetime:
+    """When the data of a version last changed: its newest pick or correction."""
+    moments = [v for v in version[1:] if isinstance(v, dt.datetime)]
+    return max(moments) if moments else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _name(service: object) -> str:
@@ -526,17 +541,19 @@ def create_app(
     """
     web = Web(settings, store, services, clock or settings.now, version_ttl, health or {}, bot_username)
     routes = [
-        Route("/", web.home),
+        Route("/", web.page),
         Route("/about", web.about),
+        Route(pages.ARCHIVE_PATH, web.page),
+        Route(pages.ARCHIVE_PATH + "/{month}", web.page),
         Route("/q/{quote_id}.png", web.card_png),  # before /q/{quote_id}, which would take them
         Route("/q/{quote_id}.jpg", web.card_jpg),
-        Route("/q/{quote_id}", web.quote),
+        Route("/q/{quote_id}", web.page),
         Route(pages.SITE_CARD_PATH, web.site_card),
         Route("/sitemap.xml", web.sitemap),
         Route("/robots.txt", web.robots),
         Route("/favicon.svg", web.favicon),
         Route("/favicon.ico", RedirectResponse("/favicon.svg", status_code=301)),
-        Route("/sources/{source_id}", web.source),
+        Route("/sources/{source_id}", web.page),
         Route(RSS_PATH, web.feed),
         Route(ATOM_PATH, web.feed),
         Route(JSON_PATH, web.feed),
@@ -546,7 +563,7 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(FeedFastPath, web=web)],
+        middleware=[Middleware(FastPath, web=web)],
         exception_handlers={404: _not_found},
         lifespan=web.lifespan,
     )

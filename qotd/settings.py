@@ -51,7 +51,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("CATCH_UP_HOURS", "6", "After downtime, deliveries up to this late still go out."),
     ("ALLOW_PAID_BROADCAST", "false", "Use Telegram's paid broadcasts (up to 1000 messages/s)."),
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
-    ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
+    (
+        "FEED_DAYS",
+        "30",
+        "Days of history in the feeds (the home page shows up to 7 of them; the archive, every day).",
+    ),
     ("LOG_LEVEL", "INFO", "Python logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL."),
     (
         "CHANNEL_FORMAT",
@@ -87,6 +91,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "REPLICAS",
         "1",
         "Without REDIS_URL: how many `qotd serve` replicas run; each takes 1/REPLICAS of Telegram's limits.",
+    ),
+    (
+        "WEB_SERVER",
+        "uvicorn",
+        "HTTP server of `qotd serve` (one process): uvicorn, or granian (Rust HTTP, faster on cached pages).",
     ),
 )
 
@@ -124,6 +133,7 @@ class Settings:
     import_max_bytes: int
     redis_url: str | None
     replicas: int
+    web_server: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -164,6 +174,7 @@ class Settings:
             import_max_bytes=_int(need("IMPORT_MAX_BYTES"), "IMPORT_MAX_BYTES", 1, 2**40),
             redis_url=_redis(get("REDIS_URL"), "REDIS_URL"),
             replicas=_int(need("REPLICAS"), "REPLICAS", 1, 1000),
+            web_server=_choice(need("WEB_SERVER"), "WEB_SERVER", WEB_SERVERS),
         )
 
     def secrets(self) -> dict[str, str]:
@@ -199,6 +210,7 @@ TOKEN_PATTERN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,64}")
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASES = ("sqlite", "postgresql")
+WEB_SERVERS = ("uvicorn", "granian")
 
 
 def _url(value: str, name: str) -> str:

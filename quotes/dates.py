@@ -151,6 +151,16 @@ def due_instant(day: dt.date, at: dt.time, zone: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, at, tzinfo=zone).replace(fold=0).astimezone(dt.UTC)
 
 
+def month_text(day: dt.date) -> str:
+    """Return a date's month as people write it: 'November 2026'."""
+    return PartialDate(day.year, day.month).human()
+
+
+def month_name(day: dt.date) -> str:
+    """Return a date's month's name alone: 'November'."""
+    return _MONTHS[day.month - 1]
+
+
 def parse_time_of_day(value: str) -> dt.time:
     """Read a time of day written HH:MM (or H:MM) in ASCII digits; raise ValueError saying what is wrong."""
     hours, _, minutes = value.partition(":")

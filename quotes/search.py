@@ -24,6 +24,9 @@ from quotes.store import Store, quote_from_row
 from quotes.store import schema as t
 
 MAX_RESULTS = 50
+# A search ranks at most this many matching quotes (the first the index finds), so its cost is
+# bounded however many quotes a word matches.
+MAX_CANDIDATES = 100
 MAX_TERMS = 8
 _WORD = re.compile(r"\w+")
 _DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u301d\u301e\uff02"
@@ -85,6 +88,12 @@ MATCHING = sa.text(
 ).columns(quote_id=sa.String)
 
 
+_FTS = sa.table("quote_search", sa.column("rowid", sa.Integer))
+_FTS_ROWS = sa.table(
+    "quote_search_rows", sa.column("quote_id", sa.String), sa.column("search_rowid", sa.Integer)
+)
+
+
 def has_index(conn: sa.Connection) -> bool:
     """Say whether the database has the FTS5 trigram index of migration 0002_bot (SQLite)."""
     return conn.dialect.name == "sqlite" and conn.execute(_HAS_INDEX).first() is not None
@@ -131,17 +140,32 @@ def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: b
             + sa.case((word_start, 2), (in_text, 1), else_=0)
         )
     rank = sum(score[1:], score[0]).label("rank")
-    # Rank the matching ids first, then read only the rows that made the cut.
-    best = sa.select(q.id, rank).where(*conditions)
-    if not include_hidden:
-        # Wrapped, so SQLite scans the table once instead of walking the selection index
-        # (hidden first) and fetching every row from it, which is several times slower.
-        best = best.where(sa.func.coalesce(q.hidden, sa.false()).is_(sa.false()))
-    best = best.order_by(rank.desc(), q.id).limit(min(limit, MAX_RESULTS))
     with store.read() as conn:
         fts = _fts_query(named) if has_index(conn) else None
+        # The first MAX_CANDIDATES matches (in the index's order), so a common word costs no
+        # more than a rare one; the ranking below orders those.
         if fts is not None:
-            best = best.where(q.id.in_(MATCHING.bindparams(fts=fts)))
+            # The trigram index drives the loop, so the scan stops at the limit.
+            found = (
+                sa.select(q.id)
+                .select_from(_FTS.join(_FTS_ROWS, _FTS_ROWS.c.search_rowid == _FTS.c.rowid))
+                .join(t.quotes, q.id == _FTS_ROWS.c.quote_id)
+                .where(sa.text("quote_search MATCH :fts").bindparams(fts=fts), *conditions)
+            )
+        else:
+            found = sa.select(q.id).where(*conditions)
+        if not include_hidden:
+            # Wrapped, so SQLite does not walk the selection index (hidden first) and fetch
+            # every row from it, which is several times slower.
+            found = found.where(sa.func.coalesce(q.hidden, sa.false()).is_(sa.false()))
+        candidates = found.limit(MAX_CANDIDATES).scalar_subquery()
+        # Rank the candidates' ids first, then read only the rows that made the cut.
+        best = (
+            sa.select(q.id, rank)
+            .where(q.id.in_(candidates))
+            .order_by(rank.desc(), q.id)
+            .limit(min(limit, MAX_RESULTS))
+        )
         order = [row.id for row in conn.execute(best)]
         rows = (
             {row.id: row for row in conn.execute(sa.select(t.quotes).where(q.id.in_(order)))} if order else {}
@@ -149,23 +173,23 @@ def search(store: Store, query: str, limit: int = MAX_RESULTS, include_hidden: b
     return [quote_from_row(rows[quote_id]) for quote_id in order]
 
 
+# shuffle_key is a 62-bit hash (quotes/selection.py), spread evenly over [0, 2**62).
+_KEY_SPACE = 1 << 62
+
+
 def random_quote(store: Store, rng: random.Random, exclude: Sequence[str] = ()) -> Quote | None:
-    """Return a random visible quote other than those in `exclude`, or None if there is none."""
+    """Return a random visible quote other than those in `exclude`, or None if there is none.
+
+    One seek in the (hidden, shuffle_key) index: the first visible quote at or after a random
+    key, wrapping round to the first one. The keys are hashes, so each quote's chance is the gap
+    before its key: even on average, whatever the number of quotes, at the cost of one lookup.
+    """
     q = t.quotes.c
-    visible = sa.and_(q.hidden.is_(False), q.id.not_in(list(exclude)) if exclude else sa.true())
+    visible = [q.hidden.is_(False)] + ([q.id.not_in(list(exclude))] if exclude else [])
+    start = rng.randrange(_KEY_SPACE)
+    first = sa.select(t.quotes).where(*visible).order_by(q.shuffle_key).limit(1)
     with store.read() as conn:
-        count = conn.scalar(sa.select(sa.func.count()).select_from(t.quotes).where(visible))
-        if not count:
-            return None
-        # In the selection index's order, so the offset walks the index alone, not the table.
-        chosen = conn.scalar(
-            sa.select(q.id)
-            .where(visible)
-            .order_by(q.hidden, q.cycle_due, q.shuffle_key, q.id)
-            .offset(rng.randrange(count))
-            .limit(1)
-        )
-        row = conn.execute(sa.select(t.quotes).where(q.id == chosen)).first() if chosen else None
+        row = conn.execute(first.where(q.shuffle_key >= start)).first() or conn.execute(first).first()
     return quote_from_row(row) if row else None
 
 

@@ -26,7 +26,7 @@ import quotes.store.migrations
 from quotes.corpus import Corpus
 from quotes.dates import day_text
 from quotes.documents import Document
-from quotes.model import CURATED, Correction, Pick, Quote, Source, Speaker, Verification
+from quotes.model import CURATED, VERIFIED, Correction, Pick, Quote, Source, Speaker, Verification
 from quotes.selection import WINDOW, Choice, Ranked, choose, shuffle_key
 from quotes.store import held
 from quotes.store import schema as t
@@ -49,6 +49,13 @@ CORPUS_OWN = ("text", "speaker", "source_id", "cites_id", "paragraph", "char_off
 
 # Serialises picks on PostgreSQL (pg_advisory_xact_lock key; "qotd" in ASCII).
 _PICK_LOCK = 0x716F7464
+# Ids per `IN (...)` list when reading rows by id (well under SQLite's 32,766 parameters).
+_ID_BATCH = 500
+
+
+def _newest(column: sa.Column[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
+    """The greatest value of an indexed column, read from the index's end."""
+    return sa.select(column).where(*where).order_by(column.desc()).limit(1).scalar_subquery()
 
 
 # How a correction names the fields it changed (the rest by their column name).
@@ -187,12 +194,13 @@ class Store:
             cycle = self._current_cycle(conn)
             # Only the corpus's own rows, and only what the comparison needs (the store may be large).
             wanted = ("id", "origin", "admin_edited", "curated_digest", *CORPUS_OWN)
+            columns = [t.quotes.c[n] for n in wanted]
+            ids = [quote.id for quote in corpus.quotes]
             existing = {
                 r.id: r
+                for start in range(0, len(ids), _ID_BATCH)
                 for r in conn.execute(
-                    sa.select(*(t.quotes.c[n] for n in wanted)).where(
-                        t.quotes.c.id.in_([q.id for q in corpus.quotes])
-                    )
+                    sa.select(*columns).where(t.quotes.c.id.in_(ids[start : start + _ID_BATCH]))
                 )
             }
             for quote in corpus.quotes:
@@ -288,6 +296,38 @@ class Store:
     def record(self, quote: Quote) -> dict[str, Any]:
         """Return a quote's JSON form (see quotes.transfer.quote_record)."""
         return quote_record(quote, *self.provenance(quote))
+
+    def sources_by_id(self, ids: Iterable[str]) -> dict[str, Source]:
+        """Return the sources of these ids that exist, by id."""
+        wanted = sorted(set(ids))
+        with self.read() as conn:
+            return {
+                r.id: source_from_row(r)
+                for start in range(0, len(wanted), _ID_BATCH)
+                for r in conn.execute(
+                    sa.select(t.sources).where(t.sources.c.id.in_(wanted[start : start + _ID_BATCH]))
+                )
+            }
+
+    def source_quotes(self, source_id: str) -> tuple[list[Quote], list[tuple[Quote, Source]]]:
+        """Return a source's visible quotes and the visible quotes citing it (with their own
+        sources), each in id order: two index lookups (migration 0005_scale), not a scan."""
+        visible = t.quotes.c.hidden.is_(False)
+        with self.read() as conn:
+            own = conn.execute(
+                sa.select(t.quotes).where(t.quotes.c.source_id == source_id, visible).order_by(t.quotes.c.id)
+            )
+            quotes_ = [quote_from_row(r) for r in own]
+            citing = [
+                quote_from_row(r)
+                for r in conn.execute(
+                    sa.select(t.quotes)
+                    .where(t.quotes.c.cites_id == source_id, t.quotes.c.source_id != source_id, visible)
+                    .order_by(t.quotes.c.id)
+                )
+            ]
+        sources = self.sources_by_id(q.source for q in citing)
+        return quotes_, [(q, sources[q.source]) for q in citing]
 
     def sources(self) -> list[Source]:
         with self.read() as conn:
@@ -488,13 +528,18 @@ class Store:
         self.save([source], [], actor, now, action="source", documents=[document] if document else [])
 
     def verification_counts(self) -> tuple[int, int]:
-        """Return how many visible quotes read as verified, and how many visible quotes there are."""
+        """Return how many visible quotes read as verified, and how many visible quotes there are.
+
+        The total is a count over an index (ix_quotes_random); only the rows stored as verified
+        are read (ix_quotes_verified), each checked against its text as every surface reads it.
+        """
+        visible = t.quotes.c.hidden.is_(False)
         columns = [t.quotes.c[n] for n in ("text", "source_id", "verification", "checked_digest")]
-        verified = total = 0
+        verified = 0
         with self.read() as conn:
-            for row in conn.execute(sa.select(*columns).where(t.quotes.c.hidden.is_(False))):
+            total = conn.execute(sa.select(sa.func.count()).select_from(t.quotes).where(visible)).scalar_one()
+            for row in conn.execute(sa.select(*columns).where(t.quotes.c.verification == VERIFIED, visible)):
                 stored = Verification(state=row.verification, digest=row.checked_digest)
-                total += 1
                 verified += as_read(stored, row.text, row.source_id).verified
         return verified, total
 
@@ -752,19 +797,32 @@ class Store:
                 for r in rows
             ]
 
-    def changes(self, until: dt.date) -> tuple[Any, ...]:
-        """Return what the published history depends on, cheaply: the newest pick up to `until`,
-        the last pick made, and the last change to any quote or source (a cache key)."""
+    def first_and_last_pick(self, until: dt.date) -> tuple[dt.date, dt.date] | None:
+        """Return the dates of the first and the newest pick up to `until` (None if none)."""
+        date = t.daily_picks.c.date
         with self.read() as conn:
             row = conn.execute(
                 sa.select(
-                    sa.select(sa.func.max(t.daily_picks.c.date))
-                    .where(t.daily_picks.c.date <= until)
-                    .scalar_subquery(),
-                    sa.select(sa.func.max(t.daily_picks.c.picked_at)).scalar_subquery(),
-                    sa.select(sa.func.max(t.quotes.c.updated_at)).scalar_subquery(),
-                    sa.select(sa.func.max(t.sources.c.updated_at)).scalar_subquery(),
-                    sa.select(sa.func.max(t.corrections.c.id)).scalar_subquery(),
+                    sa.select(date).where(date <= until).order_by(date).limit(1).scalar_subquery(),
+                    _newest(date, date <= until),
+                )
+            ).one()
+        return (row[0], row[1]) if row[0] is not None else None
+
+    def changes(self, until: dt.date) -> tuple[Any, ...]:
+        """Return what the published history depends on, cheaply: the newest pick up to `until`,
+        the last pick made, the last change to any quote or source, and the last correction (a
+        cache key)."""
+        with self.read() as conn:
+            # Each is the last entry of an index (migration 0005_scale; corrections.id is the
+            # primary key): O(log n), no scan.
+            row = conn.execute(
+                sa.select(
+                    _newest(t.daily_picks.c.date, t.daily_picks.c.date <= until),
+                    _newest(t.daily_picks.c.picked_at),
+                    _newest(t.quotes.c.updated_at),
+                    _newest(t.sources.c.updated_at),
+                    _newest(t.corrections.c.id),
                 )
             ).one()
         return tuple(row)

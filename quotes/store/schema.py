@@ -84,6 +84,7 @@ sources = Table(
     Column("origin", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_sources_updated_at", "updated_at"),  # the data version (migration 0005_scale)
 )
 
 quotes = Table(
@@ -126,6 +127,14 @@ quotes = Table(
     Column("checked_digest", String(64)),
     Column("checked_at", UTCDateTime),
     Index("ix_quotes_selection", "hidden", "cycle_due", "shuffle_key", "id"),
+    # Migration 0005_scale: the data version, a source's quotes, a random quote.
+    Index("ix_quotes_updated_at", "updated_at"),
+    Index("ix_quotes_source", "source_id", "id"),
+    Index("ix_quotes_cites", "cites_id", "id"),
+    Index("ix_quotes_random", "hidden", "shuffle_key"),
+    # 0005_scale: start-up's held.verify_unchecked, and the home page's count of verified quotes.
+    Index("ix_quotes_verification_reason", "verification_reason"),
+    Index("ix_quotes_verified", "verification", "hidden"),
 )
 
 # A source's held copy (migration 0003_documents): sources.document names its id.
@@ -162,6 +171,7 @@ daily_picks = Table(
     Column("pinned", Boolean, nullable=False),
     Column("picked_at", UTCDateTime, nullable=False),
     Column("replaced_at", UTCDateTime),  # the last replacement of a fixed day's quote (0004_days)
+    Index("ix_daily_picks_picked_at", "picked_at"),  # the data version (migration 0005_scale)
 )
 
 # A correction of a published quote (an admin's edit: date NULL) or the replacement of a fixed

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import httpx
@@ -153,8 +154,13 @@ async def test_the_pages_fit_share_and_pass_axe(chromium, site, tmp_path, width,
         "quote": f"/q/{quote.id}",
         "source": f"/sources/{quote.source}",
         "about": "/about",
+        "archive": "/archive",
     }
     async with Browser(chromium, tmp_path / "profile") as browser, httpx.AsyncClient() as client:
+        # A month of the archive: the first one the archive page links.
+        month = re.search(r'href="(/archive/\d{4}-\d{2})"', (await client.get(f"{server.url}/archive")).text)
+        assert month is not None
+        pages["month"] = month[1]
         page = await browser.new_page(width, height, mobile=mobile, scale=3 if mobile else 1)
         for name, path in pages.items():
             await page.goto(f"{server.url}{path}")

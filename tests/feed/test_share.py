@@ -237,7 +237,8 @@ def test_the_sitemap_lists_every_quote_and_source_page_but_no_withdrawn_quote(cl
     locations = [loc.text for loc in ET.fromstring(response.content).iter(f"{SITEMAP}loc")]
     quotes = [f"{SITE}/q/{q.id}" for q in week_store.quotes(include_hidden=False)]
     sources = [f"{SITE}/sources/{s.id}" for s in week_store.sources()]
-    assert locations == [f"{SITE}/", f"{SITE}/about", *quotes, *sources]
+    archive = [f"{SITE}/archive", f"{SITE}/archive/2026-11"]  # the week's picks are all in November
+    assert locations == [f"{SITE}/", f"{SITE}/about", *archive, *quotes, *sources]
     assert f"{SITE}/q/sb-01" not in locations
 
 

@@ -62,3 +62,24 @@ def test_serve_upgrades_sqlite_but_asks_for_db_upgrade_on_postgres(tmp_path, dat
             assert "run `qotd db upgrade`" in process.text()
     finally:
         process.close()
+
+
+def test_serve_with_granian_serves_the_cached_pages_and_stops_on_sigterm(tmp_path):
+    served = Served(
+        tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "WEB_SERVER": "granian"}
+    )
+    try:
+        assert served.wait_ready().json()["scheduler"] == "leader"
+        with httpx.Client(base_url=served.url, timeout=5) as client:
+            home = client.get("/")
+            again = client.get("/", headers={"if-none-match": home.headers["etag"]})
+        assert home.status_code == 200 and "<blockquote>" in home.text
+        assert home.headers["content-encoding"] == "gzip"
+        assert again.status_code == 304
+        code, seconds = served.terminate(timeout=10)
+        log = served.text()
+        assert code == 0, log
+        assert seconds < 10
+        assert "Shutting down granian" in log and "stopped" in log
+    finally:
+        served.close()

@@ -7,14 +7,14 @@ encodes it), `conversations` the state of each persistent ConversationHandler pe
 Telegram's retries of one update are handled once across replicas.
 
 Revision ID: 0006_persistence
-Revises: 0004_days
+Revises: 0005_scale
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_persistence"
-down_revision = "0004_days"
+down_revision = "0005_scale"
 branch_labels = None
 depends_on = None
 
