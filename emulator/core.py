@@ -208,6 +208,7 @@ for _name in (
     "getFile",
     "leaveChat",
     "editMessageReplyMarkup",
+    "editMessageCaption",
     "createForumTopic",
     "closeForumTopic",
     "reopenForumTopic",

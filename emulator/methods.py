@@ -78,8 +78,10 @@ class BotApiMixin(SendingMixin):
         msg = self._find(chat, message_id)
         if msg is None or msg.deleted:
             raise E.bad_request("message to edit not found")
-        if not msg.from_bot or msg.sender_id != bot.id or msg.text is None:
+        if not msg.from_bot or msg.sender_id != bot.id:
             raise E.bad_request("message can't be edited")
+        if msg.text is None:  # a photo: its caption is edited with editMessageCaption
+            raise E.bad_request("there is no text in the message to edit")
         if msg.text == plain and (msg.entities or []) == entities and msg.reply_markup == markup:
             raise E.bad_request(E.MESSAGE_NOT_MODIFIED)
         self._check_flood(bot, chat, False)  # an edit counts against the flood limits like a send

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from . import errors as E
 from .entities import utf16_len
 from .files import FilesMixin
-from .params import _b, _s
+from .params import _b, _i, _s
 from .sending import MAX_CAPTION
 from .state import Bot, Json
 
@@ -150,4 +150,59 @@ class PhotosMixin(FilesMixin):
             if entities:
                 extra["caption_entities"] = entities
         msg.extra = extra
+        return self._message_json(msg, bot, chat)
+
+    def api_editmessagecaption(self, bot: Bot, p: Json, files: Json) -> Json:
+        """Edit a photo's caption (and keyboard), as Telegram does: a message with text has no
+        caption to edit; the same caption and keyboard is "message is not modified"."""
+        if p.get("inline_message_id"):
+            raise E.bad_request("message to edit not found")
+        chat = self._resolve_chat(p)
+        message_id = _i(p, "message_id")
+        if not message_id:
+            raise E.bad_request("message identifier is not specified")
+        self._check_access(bot, chat)
+        msg = self._find(chat, message_id)
+        if msg is None or msg.deleted:
+            raise E.bad_request("message to edit not found")
+        if not msg.from_bot or msg.sender_id != bot.id:
+            raise E.bad_request("message can't be edited")
+        if msg.text is not None:
+            raise E.bad_request("there is no caption in the message to edit")
+        caption: str = _s(p, "caption") or ""
+        entities: list[Json] = []
+        parse_mode = _s(p, "parse_mode") or None
+        if caption:
+            caption, entities = self._format(
+                caption, parse_mode, p.get("caption_entities"), "caption entities"
+            )
+            if utf16_len(caption) > MAX_CAPTION:
+                raise E.bad_request("message caption is too long")
+        markup = self._reply_markup(p)
+        if (msg.caption or "") == caption and (msg.entities or []) == entities and msg.reply_markup == markup:
+            raise E.bad_request(E.MESSAGE_NOT_MODIFIED)
+        self._check_flood(bot, chat, False)  # an edit counts against the flood limits like a send
+        if msg.edits is None:
+            msg.edits = []
+        msg.edits.append(
+            {
+                "caption": msg.caption,
+                "entities": msg.entities or [],
+                "reply_markup": msg.reply_markup,
+                "edit_date": msg.edit_date,
+            }
+        )
+        msg.caption = caption or None
+        msg.entities = entities or None
+        msg.parse_mode = parse_mode
+        msg.reply_markup = markup
+        extra = dict(msg.extra or {})
+        extra.pop("caption", None)
+        extra.pop("caption_entities", None)
+        if caption:
+            extra["caption"] = caption
+            if entities:
+                extra["caption_entities"] = entities
+        msg.extra = extra
+        msg.edit_date = int(self.wall_clock())
         return self._message_json(msg, bot, chat)

@@ -271,23 +271,38 @@ class EditRun:
             return
         message = await self._db(delivery_message, self.store, row.quote_id, row.date)
         retried = " (retried after an interrupted attempt)" if row.attempts else ""
+        photo = False  # found out from Telegram's answer: the ledger does not keep what was sent
         error: str | None
-        for _ in range(self.pacing.max_retry_after + 1):
+        waits = 0  # 429 answers so far
+        while waits <= self.pacing.max_retry_after:
             try:
-                await self.bot.edit_message_text(
-                    message.html,
-                    chat_id=row.chat_id,
-                    message_id=row.message_id,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=message.markup,
-                )
+                if photo:  # a channel's card (CHANNEL_FORMAT=card): the text is its caption
+                    await self.bot.edit_message_caption(
+                        chat_id=row.chat_id,
+                        message_id=row.message_id,
+                        caption=message.html,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=message.markup,
+                    )
+                else:
+                    await self.bot.edit_message_text(
+                        message.html,
+                        chat_id=row.chat_id,
+                        message_id=row.message_id,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=message.markup,
+                    )
             except RetryAfter as exc:
                 seconds = retry_after_seconds(exc)
                 await pacer.pause(row.chat_id, seconds)
                 await asyncio.sleep(seconds)
+                waits += 1
                 continue
             except BadRequest as exc:
                 text = str(exc).lower()
+                if not photo and "there is no text in the message to edit" in text:
+                    photo = True  # the post went as the card: edit its caption instead
+                    continue
                 if "message is not modified" in text:
                     status, error = NOT_MODIFIED, f"message is not modified{retried}"
                 elif "message to edit not found" in text:

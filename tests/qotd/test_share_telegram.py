@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from bot.cards import ChannelCards
 from bot.delivery.broadcast import Broadcast, Pacing
+from bot.delivery.edits import EDITED, EditLedger
 from bot.delivery.ledger import SENT
 from bot.messages import quote_message
 from feed.site import create_app
@@ -90,7 +91,7 @@ async def test_a_post_too_long_for_a_caption_goes_as_text(emu, bot, store, ledge
     channel = emu.create_channel()
     long = _long_quote(store)
     message = quote_message(long, *store.provenance(long))
-    url = card_url(settings_for("sqlite://", PUBLIC_URL=SITE))
+    url = card_url(settings_for("sqlite:///qotd.sqlite3", PUBLIC_URL=SITE))
     assert url is not None
     cards = ChannelCards(frozenset({channel}), url)
     assert cards.photo_for(channel, long.id, message) is None  # 1,000-odd characters and the rest
@@ -116,12 +117,15 @@ async def test_a_card_telegram_cannot_fetch_falls_back_to_text(emu, bot, store, 
 
 
 def test_channel_format_is_text_or_card_and_card_needs_a_public_site():
-    assert settings_for("sqlite://").channel_format == "text"
-    assert settings_for("sqlite://", CHANNEL_FORMAT="card", PUBLIC_URL=SITE).channel_format == "card"
+    assert settings_for("sqlite:///qotd.sqlite3").channel_format == "text"
+    assert (
+        settings_for("sqlite:///qotd.sqlite3", CHANNEL_FORMAT="card", PUBLIC_URL=SITE).channel_format
+        == "card"
+    )
     with pytest.raises(ConfigError, match=r"^CHANNEL_FORMAT='photo' is not text or card$"):
-        settings_for("sqlite://", CHANNEL_FORMAT="photo")
+        settings_for("sqlite:///qotd.sqlite3", CHANNEL_FORMAT="photo")
     with pytest.raises(ConfigError, match=r"^CHANNEL_FORMAT=card needs PUBLIC_URL"):
-        settings_for("sqlite://", CHANNEL_FORMAT="card")
+        settings_for("sqlite:///qotd.sqlite3", CHANNEL_FORMAT="card")
 
 
 async def test_the_card_a_channel_gets_is_the_sites_png(emu, bot, store, site):
@@ -132,3 +136,23 @@ async def test_the_card_a_channel_gets_is_the_sites_png(emu, bot, store, site):
     [post] = photos(emu, channel)
     stored = emu.file_content(post["photo"][-1]["file_id"])
     assert Image.open(io.BytesIO(stored)).format == "PNG"
+
+
+async def test_a_correction_edits_a_card_posts_caption_once(emu, bot, store, ledger, site):
+    """A channel's card is a photo: Telegram has no text to edit there, so its caption is edited."""
+    channel = emu.create_channel()
+    env = {"CHANNEL_IDS": str(channel), "CHANNEL_FORMAT": "card", "PUBLIC_URL": SITE}
+    await service(store, bot, PUBLISH, **env).run_once()
+    first = store.stored_pick(DAY).quote
+    later = PUBLISH + dt.timedelta(minutes=10)
+    assert store.set_hidden(first.id, True, "tg:1", later, today=DAY, why="misattributed")
+    second = store.stored_pick(DAY).quote
+    await service(store, bot, later, **env).run_once()
+    [post] = photos(emu, channel)
+    assert " ".join(second.text.split()) in " ".join(post["caption"].split())
+    assert len(post["edits"]) == 1 and " ".join(first.text.split()) in " ".join(
+        post["edits"][0]["caption"].split()
+    )
+    assert EditLedger(store).counts() == {EDITED: 1}
+    await service(store, bot, later + dt.timedelta(minutes=1), **env).run_once()  # edited once only
+    assert len(photos(emu, channel)[0]["edits"]) == 1

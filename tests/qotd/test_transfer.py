@@ -98,8 +98,9 @@ def test_a_partial_record_changes_only_what_it_names(qotd_db, tmp_path, database
     partial = tmp_path / "partial.json"
     records = [
         {"id": "u-1", "speaker_role": "Minister", "source": {"id": "u-src", "title": "A speech, in full"}},
-        # a curated quote and its curated source, named in part
-        {"id": "fp-01", "source": {"id": "comite-lavrov-fp", "kind": "page"}},
+        # a curated quote and its curated source, named in part (as they are: a curated source
+        # is the corpus file's, so changing it would be refused; naming it must blank nothing)
+        {"id": "fp-01", "source": {"id": "comite-lavrov-fp", "kind": "news page"}},
     ]
     partial.write_text(
         json.dumps({"format": "qotd-quotes", "version": 1, "quotes": records}), encoding="utf-8"
@@ -111,7 +112,7 @@ def test_a_partial_record_changes_only_what_it_names(qotd_db, tmp_path, database
         curated = store.source("comite-lavrov-fp")
     finally:
         store.close()
-    assert curated is not None and curated.kind == "page"
+    assert curated is not None and curated.kind == "news page"
     assert curated.publisher == "Comité pour la République du Canada"
     assert curated.url == "https://comiterepubliquecanada.ca/article3064.html"
     after = json.loads(qotd_db("quotes", "show", "u-1", "--json")[1])
