@@ -66,20 +66,9 @@ class BotApiMixin(SendingMixin):
         return self._message_json(msg, bot, chat)
 
     def api_editmessagetext(self, bot: Bot, p: Json, files: Json) -> Json:
-        if p.get("inline_message_id"):
-            raise E.bad_request("message to edit not found")
         plain, entities, parse_mode = self._message_text(p)
         markup = self._reply_markup(p)
-        chat = self._resolve_chat(p)
-        message_id = _i(p, "message_id")
-        if not message_id:
-            raise E.bad_request("message identifier is not specified")
-        self._check_access(bot, chat)
-        msg = self._find(chat, message_id)
-        if msg is None or msg.deleted:
-            raise E.bad_request("message to edit not found")
-        if not msg.from_bot or msg.sender_id != bot.id:
-            raise E.bad_request("message can't be edited")
+        chat, msg = self._editable(bot, p)
         if msg.text is None:  # a photo: its caption is edited with editMessageCaption
             raise E.bad_request("there is no text in the message to edit")
         if msg.text == plain and (msg.entities or []) == entities and msg.reply_markup == markup:
@@ -105,19 +94,8 @@ class BotApiMixin(SendingMixin):
 
     def api_editmessagereplymarkup(self, bot: Bot, p: Json, files: Json) -> Json:
         """Change only a message's inline keyboard (an empty or missing one removes it)."""
-        if p.get("inline_message_id"):
-            raise E.bad_request("message to edit not found")
         markup = self._reply_markup(p)
-        chat = self._resolve_chat(p)
-        message_id = _i(p, "message_id")
-        if not message_id:
-            raise E.bad_request("message identifier is not specified")
-        self._check_access(bot, chat)
-        msg = self._find(chat, message_id)
-        if msg is None or msg.deleted:
-            raise E.bad_request("message to edit not found")
-        if not msg.from_bot or msg.sender_id != bot.id:
-            raise E.bad_request("message can't be edited")
+        chat, msg = self._editable(bot, p)
         if msg.reply_markup == markup:
             raise E.bad_request(E.MESSAGE_NOT_MODIFIED)
         if msg.edits is None:

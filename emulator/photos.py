@@ -21,7 +21,7 @@ from collections.abc import Callable
 from . import errors as E
 from .entities import utf16_len
 from .files import FilesMixin
-from .params import _b, _i, _s
+from .params import _b, _s
 from .sending import MAX_CAPTION
 from .state import Bot, Json
 
@@ -155,18 +155,7 @@ class PhotosMixin(FilesMixin):
     def api_editmessagecaption(self, bot: Bot, p: Json, files: Json) -> Json:
         """Edit a photo's caption (and keyboard), as Telegram does: a message with text has no
         caption to edit; the same caption and keyboard is "message is not modified"."""
-        if p.get("inline_message_id"):
-            raise E.bad_request("message to edit not found")
-        chat = self._resolve_chat(p)
-        message_id = _i(p, "message_id")
-        if not message_id:
-            raise E.bad_request("message identifier is not specified")
-        self._check_access(bot, chat)
-        msg = self._find(chat, message_id)
-        if msg is None or msg.deleted:
-            raise E.bad_request("message to edit not found")
-        if not msg.from_bot or msg.sender_id != bot.id:
-            raise E.bad_request("message can't be edited")
+        chat, msg = self._editable(bot, p)
         if msg.text is not None:
             raise E.bad_request("there is no caption in the message to edit")
         caption: str = _s(p, "caption") or ""

@@ -111,6 +111,23 @@ class SendingMixin(EmulatorState):
         except UnicodeEncodeError:  # lone surrogates (tdlib: clean_input_string)
             raise E.bad_request("strings must be encoded in UTF-8") from None
 
+    def _editable(self, bot: Bot, p: Json) -> tuple[Chat, Message]:
+        """The bot's own message an edit method names (editMessageText, editMessageCaption,
+        editMessageReplyMarkup), with Telegram's refusals for the others."""
+        if p.get("inline_message_id"):
+            raise E.bad_request("message to edit not found")
+        chat = self._resolve_chat(p)
+        message_id = _i(p, "message_id")
+        if not message_id:
+            raise E.bad_request("message identifier is not specified")
+        self._check_access(bot, chat)
+        msg = self._find(chat, message_id)
+        if msg is None or msg.deleted:
+            raise E.bad_request("message to edit not found")
+        if not msg.from_bot or msg.sender_id != bot.id:
+            raise E.bad_request("message can't be edited")
+        return chat, msg
+
     def _reply_markup(self, p: Json) -> Json | None:
         markup = _j(p, "reply_markup", "reply keyboard markup")
         if markup is None:
