@@ -8,9 +8,8 @@ from __future__ import annotations
 import hashlib
 
 from . import errors as E
-from .entities import utf16_len
 from .params import _b, _s
-from .sending import MAX_CAPTION, SendingMixin
+from .sending import SendingMixin
 from .state import Bot, Json
 
 # Bot API reference, "sending files": 50 MB upload for bots, 20 MB download through getFile.
@@ -46,15 +45,7 @@ class FilesMixin(SendingMixin):
             upload = files.get(doc_param[9:])
             if upload is None:
                 raise E.bad_request(f"file {doc_param} not found")
-        caption = _s(p, "caption")
-        parse_mode = _s(p, "parse_mode") or None
-        entities: list[Json] = []
-        if caption:
-            caption, entities = self._format(
-                caption, parse_mode, p.get("caption_entities"), "caption entities"
-            )
-            if utf16_len(caption) > MAX_CAPTION:
-                raise E.bad_request(E.CAPTION_TOO_LONG)
+        caption, entities, parse_mode = self._caption(p)
         markup = self._reply_markup(p)
         self._check_thread(chat, p)
         if upload is not None:

@@ -19,10 +19,8 @@ import io
 from collections.abc import Callable
 
 from . import errors as E
-from .entities import utf16_len
 from .files import FilesMixin
-from .params import _b, _s
-from .sending import MAX_CAPTION
+from .params import _b
 from .state import Bot, Json
 
 MAX_PHOTO_UPLOAD = 10 * 1024 * 1024
@@ -123,15 +121,7 @@ class PhotosMixin(FilesMixin):
 
     def api_sendphoto(self, bot: Bot, p: Json, files: Json) -> Json:
         chat = self._resolve_chat(p)
-        caption = _s(p, "caption")
-        parse_mode = _s(p, "parse_mode") or None
-        entities: list[Json] = []
-        if caption:
-            caption, entities = self._format(
-                caption, parse_mode, p.get("caption_entities"), "caption entities"
-            )
-            if utf16_len(caption) > MAX_CAPTION:
-                raise E.bad_request(E.CAPTION_TOO_LONG)
+        caption, entities, parse_mode = self._caption(p)
         markup = self._reply_markup(p)
         self._check_access(bot, chat)
         photo = self._photo_data(p, files)
@@ -158,15 +148,8 @@ class PhotosMixin(FilesMixin):
         chat, msg = self._editable(bot, p)
         if msg.text is not None:
             raise E.bad_request("there is no caption in the message to edit")
-        caption: str = _s(p, "caption") or ""
-        entities: list[Json] = []
-        parse_mode = _s(p, "parse_mode") or None
-        if caption:
-            caption, entities = self._format(
-                caption, parse_mode, p.get("caption_entities"), "caption entities"
-            )
-            if utf16_len(caption) > MAX_CAPTION:
-                raise E.bad_request("message caption is too long")
+        given, entities, parse_mode = self._caption(p)
+        caption = given or ""
         markup = self._reply_markup(p)
         if (msg.caption or "") == caption and (msg.entities or []) == entities and msg.reply_markup == markup:
             raise E.bad_request(E.MESSAGE_NOT_MODIFIED)

@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 
 from . import errors as E
-from .entities import EntityParseError, format_text
-from .params import _i, _j
+from .entities import EntityParseError, format_text, utf16_len
+from .params import _i, _j, _s
 from .state import Bot, Chat, EmulatorState, Json, Message
 
 # Bot API reference, "sendMessage": 1-4096 characters after entities parsing; captions 0-1024.
@@ -110,6 +110,20 @@ class SendingMixin(EmulatorState):
             raise E.bad_request(f"can't parse entities: {exc}") from None
         except UnicodeEncodeError:  # lone surrogates (tdlib: clean_input_string)
             raise E.bad_request("strings must be encoded in UTF-8") from None
+
+    def _caption(self, p: Json) -> tuple[str | None, list[Json], str | None]:
+        """A media message's caption, its entities and parse mode (sendDocument, sendPhoto,
+        editMessageCaption): at most MAX_CAPTION characters once its entities are parsed."""
+        caption = _s(p, "caption")
+        parse_mode = _s(p, "parse_mode") or None
+        entities: list[Json] = []
+        if caption:
+            caption, entities = self._format(
+                caption, parse_mode, p.get("caption_entities"), "caption entities"
+            )
+            if utf16_len(caption) > MAX_CAPTION:
+                raise E.bad_request(E.CAPTION_TOO_LONG)
+        return caption, entities, parse_mode
 
     def _editable(self, bot: Bot, p: Json) -> tuple[Chat, Message]:
         """The bot's own message an edit method names (editMessageText, editMessageCaption,
