@@ -43,6 +43,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RETRY_UNCERTAIN", "false", "Resend deliveries whose outcome is unknown (risks duplicates)."),
     ("FEED_DAYS", "30", "Days of history in the feeds and on the home page."),
     ("LOG_LEVEL", "INFO", "Python logging level."),
+    (
+        "LEADER_LEASE_SECONDS",
+        "30",
+        "A scheduler leader that stops renewing its lease (frozen, cut off) loses it after this long.",
+    ),
 )
 
 
@@ -73,6 +78,7 @@ class Settings:
     retry_uncertain: bool
     feed_days: int
     log_level: str
+    leader_lease_seconds: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +112,7 @@ class Settings:
             retry_uncertain=_bool(need("RETRY_UNCERTAIN"), "RETRY_UNCERTAIN"),
             feed_days=_int(need("FEED_DAYS"), "FEED_DAYS", 1, 3660),
             log_level=need("LOG_LEVEL").upper(),
+            leader_lease_seconds=_lease(need("LEADER_LEASE_SECONDS"), "LEADER_LEASE_SECONDS"),
         )
 
     def now(self) -> dt.datetime:
@@ -149,6 +156,13 @@ def _float(value: str, name: str) -> float:
     if number < 0:
         raise ConfigError(f"{name}={value!r} must not be negative")
     return number
+
+
+def _lease(value: str, name: str) -> float:
+    seconds = _float(value, name)
+    if not 1 <= seconds <= 3600:
+        raise ConfigError(f"{name}={value!r} is out of range 1-3600 seconds")
+    return seconds
 
 
 def _bool(value: str, name: str) -> bool:
