@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +41,11 @@ class Backoff:
         return base * (1 - self.jitter * rand())
 
 
-def describe(exc: BaseException) -> str:
-    """One line naming an exception and its cause: `OperationalError: connection refused`."""
+def describe(exc: BaseException, secrets: Sequence[str] = ()) -> str:
+    """One line naming an exception and its cause: `OperationalError: connection refused`.
+
+    Each of `secrets` (a bot token quoted in an error) is written as `***`.
+    """
     inner = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError: the driver's message is the cause
     shown = inner if isinstance(inner, BaseException) else exc
     first = (str(shown).strip().splitlines() or [""])[0][:300]
@@ -50,6 +53,9 @@ def describe(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     if cause is not None and cause is not inner and not exc.__suppress_context__:
         text += f" (from {type(cause).__name__}: {(str(cause).strip().splitlines() or [''])[0][:200]})"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
     return text
 
 
@@ -62,6 +68,7 @@ class Supervisor:
         *,
         backoff: Backoff | None = None,
         announce_retries: bool = False,
+        secrets: Sequence[str] = (),
         logger: logging.Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
@@ -69,6 +76,7 @@ class Supervisor:
         self.name = name
         self.backoff = backoff or Backoff()
         self.announce_retries = announce_retries
+        self.secrets = tuple(s for s in secrets if s)
         self.log = logger or log
         self.clock = clock
         self.sleep = sleep
@@ -96,24 +104,23 @@ class Supervisor:
 
     def failed(self, exc: BaseException) -> float:
         """Record a failure, log it if it is news, and return how long to wait before retrying."""
-        cause = describe(exc)
+        cause = describe(exc, self.secrets)
         self.failures += 1
         self.restarts += 1
         delay = self.retry_in = self.backoff.delay(self.failures)
         if self.failing_since is None:
             self.failing_since = self.clock()
         if self.announce_retries:
-            self.log.warning(
-                "%s failed (%s): %s; retry %d in %.0fs", self.name, self.state, cause, self.failures, delay
-            )
-            self.log.debug("%s failure", self.name, exc_info=exc)
+            self.log.warning("%s failed: %s; retry %d in %.0fs", self.name, cause, self.failures, delay)
+            if not self.secrets:  # a traceback would repeat the secret
+                self.log.debug("%s failure", self.name, exc_info=exc)
         elif cause != self.last_error:
             self.log.error(
                 "%s failed: %s; retrying with backoff up to %.0fs",
                 self.name,
                 cause,
                 self.backoff.cap,
-                exc_info=exc,
+                exc_info=None if self.secrets else exc,
             )
         else:
             self.log.debug("%s failed again (%d in a row): %s", self.name, self.failures, cause)

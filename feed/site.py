@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feed import pages
+from feed.health import DatabaseProbe, Service, health_answer
 from feed.published import SiteSettings, ensure_pick, feeds_for, site_for
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH
 from quotes.corpus import DATA_DIR, document_text
@@ -40,9 +41,6 @@ from quotes.store import Store
 
 log = logging.getLogger(__name__)
 
-# A service whose state is one of these is healthy; any other state makes /healthz answer 503.
-# "leader" and "standby" are the scheduler's (qotd/scheduler.py): a standby instance is healthy.
-HEALTHY_STATES = frozenset({"running", "idle", "off", "leader", "standby"})
 # Time the lifespan gives all services together to stop (SIGTERM must end within 10 s).
 STOP_BUDGET = 7.0
 HTML_HEADERS = {
@@ -60,17 +58,6 @@ FEED_TYPES = {
     ATOM_PATH: "application/atom+xml; charset=utf-8",
     JSON_PATH: "application/feed+json; charset=utf-8",
 }
-
-
-class Service(Protocol):
-    """A background service the web process runs: the scheduler, the Telegram runner."""
-
-    @property
-    def state(self) -> str: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -181,6 +168,7 @@ class Web:
         self._feeds_key: Version | None = None
         self._home: tuple[tuple[Version, str | None], str] | None = None  # (version, bot), page
         self._lock = asyncio.Lock()
+        self.probe = DatabaseProbe(store, lambda: self.site.published_day(self.clock()))
 
     # --- data version and the feed cache ----------------------------------------------------
 
@@ -301,32 +289,17 @@ class Web:
         return pages.source_page(source, document, quotes, citing, cites, self.bot_username()), 200
 
     async def healthz(self, request: Request) -> Response:
-        now = self.clock()
-        body: dict[str, Any] = {"database": "ok"}
-        healthy = True
-        try:
-            changes = await asyncio.wait_for(
-                run_in_threadpool(self.store.changes, self.site.published_day(now)), timeout=3
-            )
-            body["last_publish"] = changes[0].isoformat() if changes[0] else None
-        except Exception as exc:  # any failure to reach the database is the answer here
-            healthy = False
-            body["database"] = f"unreachable: {type(exc).__name__}"
-            body["last_publish"] = None
-        body.update(self.health)
-        states = {_name(s): s.state for s in self.services}
-        body["services"] = states
-        body["scheduler"] = states.get("scheduler", "not running")
-        if any(state not in HEALTHY_STATES for state in states.values()):
-            healthy = False
-        body["status"] = "ok" if healthy else "unavailable"
-        return JSONResponse(body, status_code=200 if healthy else 503, headers={"cache-control": "no-store"})
+        """Health from kept state (feed/health.py): no database query in the request."""
+        status, body = health_answer(self.probe, self.services, self.health)
+        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
     # --- lifespan ---------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         started: list[Service] = []
+        await run_in_threadpool(self.probe.check)  # the first answer before the first request
+        self.probe.start()
         try:
             for service in self.services:
                 await service.start()
@@ -341,6 +314,7 @@ class Web:
                     log.error("service %s did not stop in time", _name(service))
                 except Exception:
                     log.exception("service %s failed to stop", _name(service))
+            await run_in_threadpool(self.probe.stop)
 
 
 class FeedFastPath:
