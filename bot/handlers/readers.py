@@ -32,8 +32,17 @@ from bot.handlers.common import (
     subscribers,
     today,
 )
+from bot.messages import (
+    ECHO_LENGTH,
+    echo,
+    fitting_provenance,
+    heading,
+    inline_markup,
+    quote_message,
+    shared_quote_id,
+    snippet,
+)
 from bot.messages import escape as e
-from bot.messages import fitting_provenance, heading, inline_markup, quote_message, shared_quote_id, snippet
 from quotes.curation import is_id
 from quotes.dates import parse_time_of_day
 from quotes.model import Quote
@@ -128,7 +137,7 @@ async def no_such_quote(update: Update, context: Context, quote_id: str) -> None
     await reply(
         update,
         context,
-        f"There is no quote <code>{e(quote_id)}</code>. Ids look like <code>sb-01</code>; "
+        f"There is no quote <code>{echo(quote_id)}</code>. Ids look like <code>sb-01</code>; "
         "/search finds quotes by words.",
     )
 
@@ -217,15 +226,15 @@ async def search_command(update: Update, context: Context) -> None:
         await reply(
             update,
             context,
-            f"No quote matches “{e(words)}”. Try fewer words, a speaker's name or a topic such as "
+            f"No quote matches “{echo(words)}”. Try fewer words, a speaker's name or a topic such as "
             "<code>NATO</code>.",
         )
         return
     if len(found) == 1:
-        await send_quote(update, context, found[0], f"1 quote matches “{snippet(words, 60)}”")
+        await send_quote(update, context, found[0], f"1 quote matches “{snippet(words, ECHO_LENGTH)}”")
         return
     count = f"{len(found)}+" if len(found) >= MAX_RESULTS else str(len(found))
-    lines = [f"<b>{count} quotes match “{e(snippet(words, 60))}”</b>"]
+    lines = [f"<b>{count} quotes match “{echo(words)}”</b>"]
     for number, quote in enumerate(found[:SEARCH_LISTED], 1):
         lines.append(
             f'{number}. <a href="{e(_deep_link(context, quote.id))}">“{e(snippet(quote.text))}”</a>\n'
