@@ -1,17 +1,22 @@
 """Telegram's webhook: the route the service mounts into the site, and the secret it checks.
 
 Telegram POSTs each update to PUBLIC_URL/telegram/webhook with the secret token it was given
-at setWebhook in a header; an update without it is refused (403) and one that is not an
-update is refused (400), before anything is queued for the application.
+at setWebhook in a header; an update without it is refused (403) before its body is read. A
+body over MAX_BODY bytes is refused (413) without being read whole: at once when its
+Content-Length says so, else as soon as what has arrived passes the limit; one that takes
+longer than BODY_SECONDS to arrive gets 408. One that is not an update is refused (400). Only
+then is anything queued for the application; no body is ever logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import json
 import logging
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from telegram import Update
@@ -23,6 +28,12 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+MAX_BODY = 1024 * 1024  # bytes: an update is a few kilobytes; Telegram's largest are far below this
+BODY_SECONDS = 10.0  # the whole body must arrive within this (a slow sender holds a connection)
+
+
+class TooLarge(Exception):
+    """The body is over MAX_BODY bytes."""
 
 
 def webhook_secret(settings: BotSettings) -> str:
@@ -35,6 +46,26 @@ def webhook_secret(settings: BotSettings) -> str:
     return hmac.new(settings.bot_token.encode(), b"qotd telegram webhook", hashlib.sha256).hexdigest()
 
 
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """Read the body, refusing (TooLarge) as soon as it is known to be over `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise TooLarge(int(declared))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _plain(text: str, status: int, close: bool = False) -> Response:
+    headers = {"connection": "close"} if close else None
+    return Response(text, status_code=status, media_type="text/plain", headers=headers)
+
+
 def webhook_route(application: Application | None, secret: str | None) -> Route:
     """Return the POST route that queues Telegram's updates for `application` (None: refuse all)."""
 
@@ -42,15 +73,26 @@ def webhook_route(application: Application | None, secret: str | None) -> Route:
         given = request.headers.get(SECRET_HEADER, "")
         if application is None or secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
             log.warning("webhook request refused: wrong or missing secret token")
-            return Response("forbidden\n", status_code=403, media_type="text/plain")
+            return _plain("forbidden\n", 403, close=True)
         try:
-            data = await request.json()
+            async with asyncio.timeout(BODY_SECONDS):
+                body = await read_body(request)
+        except TooLarge as exc:
+            log.warning("webhook: update refused: over %d bytes (%s declared or read)", MAX_BODY, exc.args[0])
+            return _plain(f"update over {MAX_BODY} bytes\n", 413, close=True)
+        except TimeoutError:
+            log.warning("webhook: update refused: its body took over %.0fs to arrive", BODY_SECONDS)
+            return _plain("body too slow\n", 408, close=True)
+        except ClientDisconnect:
+            return _plain("", 400, close=True)
+        try:
+            data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("an update is a JSON object with an integer update_id")
             update = Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("webhook: malformed update refused: %s", exc)
-            return Response("malformed update\n", status_code=400, media_type="text/plain")
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            log.warning("webhook: malformed update refused: %s", str(exc)[:200])
+            return _plain("malformed update\n", 400)
         await application.update_queue.put(update)
         return Response(status_code=200)
 

@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feed import pages
+from feed.guards import HeaderLimit, SlashRedirect
 from feed.health import DatabaseProbe, Service, health_answer
 from feed.published import SiteSettings, ensure_pick, feeds_for, site_for
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH
@@ -405,9 +406,14 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(FeedFastPath, web=web)],
+        middleware=[
+            Middleware(HeaderLimit),
+            Middleware(SlashRedirect, public_url=settings.public_url),
+            Middleware(FeedFastPath, web=web),
+        ],
         exception_handlers={404: _not_found},
         lifespan=web.lifespan,
     )
+    app.router.redirect_slashes = False  # Starlette's would build the URL from Host (feed/guards.py)
     app.state.web = web
     return app

@@ -24,6 +24,7 @@ from bot.app import bot_username, build_application
 from bot.runner import TelegramService
 from bot.webhook import webhook_route, webhook_secret
 from feed.site import Service, create_app
+from qotd.http import server_config
 from qotd.scheduler import scheduler_service
 from qotd.settings import Settings
 from quotes.store import Store
@@ -102,16 +103,7 @@ def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], A
 async def serve(settings: Settings, store: Store, host: str = "0.0.0.0") -> None:
     """Serve until SIGTERM or SIGINT."""
     app, _, _ = build(settings, store)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=settings.port,
-        lifespan="on",
-        log_level=settings.log_level.lower(),
-        access_log=settings.log_level in ("DEBUG", "INFO"),
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        server_header=False,
-    )
+    config = server_config(app, host, settings.port, settings.log_level, GRACEFUL_SECONDS)
     server = _Server(config)
     await server.serve()
     if not server.started:
