@@ -3,8 +3,10 @@
 - `SlashRedirect`: `/q/sb-01/` redirects to `/q/sb-01` at PUBLIC_URL (or, without it, to the
   path alone), never to the Host the request named: Starlette's own slash redirect builds
   its URL from the Host header, an open redirect (`Host: evil.example`).
-- `HeaderLimit`: a request with more than MAX_HEADERS headers gets 431 (their total size is
-  bounded before this by uvicorn's h11 limit, qotd/http.py).
+- `HeaderLimit`: a request with more than MAX_HEADERS headers, or whose headers come to more
+  than MAX_HEADER_BYTES, gets 431. (A head that arrives in pieces is already cut off by h11 at
+  MAX_HEADER_BYTES, qotd/http.py; one that arrives at once, up to the 256 KB a read takes, is
+  counted here.)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import quote
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_HEADERS = 100
+MAX_HEADER_BYTES = 16 * 1024
 
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -48,13 +51,16 @@ class SlashRedirect:
 
 
 class HeaderLimit:
-    """Refuse requests with more than `limit` headers (431)."""
+    """Refuse requests with more than `limit` headers, or more than `size` bytes of them (431)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_HEADERS):
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int = MAX_HEADERS, size: int = MAX_HEADER_BYTES):
+        self.app, self.limit, self.size = app, limit, size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and len(scope["headers"]) > self.limit:
-            await _answer(send, 431, [(b"connection", b"close")], b"too many request headers\n")
+        headers = scope.get("headers", [])
+        if scope["type"] == "http" and (
+            len(headers) > self.limit or sum(len(k) + len(v) + 4 for k, v in headers) > self.size
+        ):
+            await _answer(send, 431, [(b"connection", b"close")], b"request headers too many or too large\n")
             return
         await self.app(scope, receive, send)

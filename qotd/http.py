@@ -2,8 +2,9 @@
 
 docs/web.md lists every limit. Here:
 
-- h11, always (httptools, when installed, has no limit on a request's head): a request's line
-  and headers together at most HEAD_BYTES (over it: 400 and the connection closed);
+- h11, always (httptools, when installed, has no limit on a request's head): a request head
+  still incomplete at HEAD_BYTES is refused (400, the connection closed); a complete one
+  over it, or with over 100 headers, gets 431 from the site (feed/guards.py);
 - HEAD_SECONDS: a connection must deliver a complete request head within this many seconds of
   opening, or of starting its next request; a slow-loris client, which sends its headers a
   byte at a time, or a half-open connection that sends nothing, is closed after it;
@@ -23,9 +24,11 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from feed.guards import MAX_HEADER_BYTES
+
 log = logging.getLogger("qotd.serve")
 
-HEAD_BYTES = 16 * 1024
+HEAD_BYTES = MAX_HEADER_BYTES
 HEAD_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 5
 
