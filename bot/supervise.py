@@ -2,9 +2,11 @@
 
 Every background task of the service (the scheduler's leadership, its wake-ups, the broadcast,
 the ledger's journal, Telegram's start-up) runs under a `Supervisor`: when it raises, the
-failure is logged once with its cause (the same cause again is not logged again; a new one
-is), the task is restarted after a backoff that doubles up to a cap, and `state` / `snapshot()`
-say where it stands for /healthz. When it works again, one line says it recovered.
+failure is logged once with its cause and traceback (the failures after it, until the task
+works again, only at DEBUG: a database that is down for an hour is one ERROR, not 400, and
+its cause changes as it goes: shutting down, refused, ...), the task is restarted after a
+backoff that doubles up to a cap, and `state` / `snapshot()` say where it stands for /healthz,
+with the latest cause. When it works again, one line says it recovered and after how long.
 
 `announce_retries=True` (Telegram's start-up) logs one line per retry instead, with the reason
 and the delay; the traceback only at DEBUG.
@@ -114,7 +116,7 @@ class Supervisor:
             self.log.warning("%s failed: %s; retry %d in %.0fs", self.name, cause, self.failures, delay)
             if not self.secrets:  # a traceback would repeat the secret
                 self.log.debug("%s failure", self.name, exc_info=exc)
-        elif cause != self.last_error:
+        elif self.failures == 1:
             self.log.error(
                 "%s failed: %s; retrying with backoff up to %.0fs",
                 self.name,

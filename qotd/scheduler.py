@@ -34,7 +34,7 @@ from telegram import Bot
 
 from bot.delivery.broadcast import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
 from bot.delivery.ledger import PENDING, SKIPPED, Fenced, Group, Ledger, Outcome
-from bot.supervise import Supervisor, describe
+from bot.supervise import Backoff, Supervisor, describe
 from qotd.leadership import Leadership, leadership_for
 from qotd.settings import Settings
 from quotes.dates import parse_time_of_day
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 LOOKBACK_EXTRA = dt.timedelta(hours=24)
 WAKE_EVERY = 60.0  # seconds: the safety-net wake-up
+RETRY_CAP = 10.0  # seconds: the longest wait between two tries of a failing task
 
 OnPublish = Callable[[dt.date, Pick], Awaitable[None] | None]
 
@@ -163,11 +164,11 @@ class SchedulerService:
         self.standby_poll = standby_poll
         self.wake_every = wake_every
         self.role = "stopped"
+        # Retried at least every RETRY_CAP seconds: back within that of the database's return.
+        backoff = Backoff(first=0.5, cap=RETRY_CAP)
         self.supervisors = {
-            "leadership": Supervisor("scheduler: leadership", logger=log),
-            "wake-up": Supervisor("scheduler: wake-up", logger=log),
-            "broadcast": Supervisor("scheduler: broadcast", logger=log),
-            "journal": Supervisor("scheduler: delivery ledger", logger=log),
+            name: Supervisor(f"scheduler: {name}", backoff=backoff, logger=log)
+            for name in ("leadership", "wake-up", "broadcast", "delivery ledger")
         }
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="scheduler-db")
         self._planned: set[tuple[dt.date, Group]] = set()
@@ -292,7 +293,7 @@ class SchedulerService:
         await self._db(self.ledger.record, backlog, self.clock())
         del self._backlog[: len(backlog)]
         log.info("scheduler: %d delivery outcomes written after the database came back", len(backlog))
-        self.supervisors["journal"].worked()
+        self.supervisors["delivery ledger"].worked()
 
     async def _become_leader(self) -> None:
         now = self.clock()
@@ -456,7 +457,7 @@ class SchedulerService:
             clock=self.clock,
             epoch=self.leadership.epoch,
             fence=self.leadership.valid,
-            journal_supervisor=self.supervisors["journal"],
+            journal_supervisor=self.supervisors["delivery ledger"],
         )
 
     async def _broadcast_passes(self) -> None:

@@ -50,6 +50,7 @@ _d = t.deliveries
 _s = t.subscribers
 _l = t.leadership
 LEADERSHIP = "scheduler"  # the leadership row whose epoch fences the claims (qotd/leadership.py)
+FENCE_HOLD_MS = 2000  # a fenced claim's transaction may sit idle this long (a frozen claimer)
 
 
 class Fenced(Exception):
@@ -342,6 +343,11 @@ class Ledger:
         claimed: set[tuple[dt.date, int]] = set()
         fenced: Fenced | None = None
         with self.store.write() as conn:
+            if epoch is not None and conn.dialect.name == "postgresql":
+                # A claimer frozen inside this transaction holds the leadership row FOR SHARE,
+                # which would keep any other instance from taking over: the server ends such
+                # a transaction (and its session) after FENCE_HOLD_MS idle.
+                conn.execute(sa.text(f"SET LOCAL idle_in_transaction_session_timeout = {FENCE_HOLD_MS}"))
             if outcomes:
                 self._write_outcomes(conn, outcomes, now)
                 blocked = [o.chat_id for o in outcomes if o.status == BLOCKED]
