@@ -52,8 +52,10 @@ def describe(exc: BaseException, secrets: Sequence[str] = ()) -> str:
     shown = inner if isinstance(inner, BaseException) else exc
     first = (str(shown).strip().splitlines() or [""])[0][:300]
     text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None and cause is not inner and not exc.__suppress_context__:
+    cause = exc.__cause__
+    if cause is None and not exc.__suppress_context__:
+        cause = exc.__context__
+    if cause is not None and cause is not inner:
         text += f" (from {type(cause).__name__}: {(str(cause).strip().splitlines() or [''])[0][:200]})"
     for secret in secrets:
         if secret:
@@ -133,7 +135,8 @@ class Supervisor:
     def worked(self) -> None:
         """Record that the task works (again)."""
         if self.state == RETRYING and self.failures:
-            since = self.clock() - (self.failing_since or self.clock())
+            now = self.clock()
+            since = now - (now if self.failing_since is None else self.failing_since)
             self.log.warning("%s recovered after %d failures in %.0fs", self.name, self.failures, since)
         self.state = RUNNING
         self.failures = 0
@@ -144,6 +147,15 @@ class Supervisor:
     def stopped(self) -> None:
         self.state = STOPPED
 
+    def settle(self) -> None:
+        """The task ended without failing: stopped, its failures forgotten (no "recovered" line:
+        that is for a task that was seen to work, `worked()`)."""
+        self.failures = 0
+        self.failing_since = None
+        self.retry_in = None
+        self.last_error = None
+        self.state = STOPPED
+
     async def run(
         self,
         body: Callable[[], Awaitable[Any]],
@@ -151,6 +163,9 @@ class Supervisor:
         on_failure: Callable[[BaseException], Awaitable[Any]] | None = None,
     ) -> Any:
         """Run `body` until it returns (its result is returned); restart it after each failure.
+
+        A long-lived `body` calls `worked()` when it has done a unit of work (this logs the
+        recovery after failures); one that returns is `settle()`d.
 
         `on_failure` runs after a failure is recorded and before the wait (to step down, say);
         its own failure is recorded the same way. Cancelling stops it.
@@ -175,6 +190,5 @@ class Supervisor:
                         )
                 await self.sleep(delay)
                 continue
-            self.worked()
-            self.stopped()
+            self.settle()
             return result

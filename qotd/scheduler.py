@@ -476,6 +476,7 @@ class SchedulerService:
             broadcast = self._broadcast = self._new_broadcast()
             try:
                 self.last_report = await broadcast.run()
+                self.supervisors["broadcast"].worked()
             except Fenced:
                 self._fenced_epoch = broadcast.epoch
                 raise
