@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bot.delivery.ledger import PENDING, SENDING, SENT, UNCERTAIN, Fenced, Ledger, Outcome
+from bot.delivery.ledger import PENDING, SENDING, SENT, Fenced, Ledger, Outcome
 from qotd.leadership import FileLeadership, PostgresLeadership, leadership_for
 from quotes.store import Store
 from tests.bot.delivery.conftest import DAY, PUBLISH, plan_today, subscribe
