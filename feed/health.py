@@ -154,7 +154,11 @@ def health_answer(
     states = {service_name(s): s.state for s in services}
     body["services"] = states
     body["scheduler"] = states.get("scheduler", "not running")
-    details = {service_name(s): s.health() for s in services if callable(getattr(s, "health", None))}
+    details = {
+        service_name(s): getattr(s, "health")()  # noqa: B009 - optional, not in the protocol
+        for s in services
+        if callable(getattr(s, "health", None))
+    }
     if details:
         body["details"] = details
     healthy = reading.ok and all(state in HEALTHY_STATES for state in states.values())

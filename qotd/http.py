@@ -73,7 +73,7 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def server_config(app: Any, host: str, port: int, log_level: str, graceful: float) -> uvicorn.Config:
+def server_config(app: Any, host: str, port: int, log_level: str, graceful: int) -> uvicorn.Config:
     """The uvicorn configuration of `qotd serve`."""
     return uvicorn.Config(
         app,

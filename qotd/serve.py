@@ -23,7 +23,8 @@ from telegram.ext import Application
 from bot.app import bot_username, build_application
 from bot.runner import TelegramService
 from bot.webhook import webhook_route, webhook_secret
-from feed.site import Service, create_app
+from feed.health import Service
+from feed.site import create_app
 from qotd.http import server_config
 from qotd.scheduler import scheduler_service
 from qotd.settings import Settings

@@ -302,8 +302,9 @@ class Broadcast:
         def finished(task: asyncio.Task) -> None:
             self._in_flight.pop(task, None)
             semaphore.release()
-            if not task.cancelled() and task.exception() is not None:
-                self._failed(task.exception())
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                self._failed(error)
 
         while True:
             now = self.clock()

@@ -414,7 +414,7 @@ class Ledger:
         if day is not None:
             query = query.where(t.refused_claims.c.date == day)
         with self.store.read() as conn:
-            return conn.execute(query).all()
+            return list(conn.execute(query).all())
 
     def record(self, outcomes: Iterable[Outcome], now: dt.datetime) -> None:
         """Write the outcomes of sends in one transaction (only over rows in `sending`)."""
