@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from feed.health import DatabaseProbe
+from feed.health import DatabaseProbe, Reading
 from feed.site import create_app
 from quotes.store import Store
 from tests.feed.conftest import SITE
@@ -46,10 +46,9 @@ def test_healthz_asks_the_probe_not_the_store(settings, week_store, clock, monke
         # The app's own store busy or broken (a thousand readers): /healthz does not wait on it.
         monkeypatch.setattr(week_store, "changes", lambda day: (_ for _ in ()).throw(TimeoutError()))
         assert client.get("/healthz").json()["database"] == "ok"
-        web = app.state.web
-        web.probe.reading = web.probe.reading.__class__(
-            False, "unreachable: OperationalError: down", None, 1e18
-        )
+        probe = app.state.web.probe
+        probe.stop()  # from here on its answer is the test's
+        probe.reading = Reading(False, "unreachable: OperationalError: down", None, probe.monotonic())
         down = client.get("/healthz")
     assert down.status_code == 503
     assert down.json()["database"] == "unreachable: OperationalError: down"
