@@ -86,6 +86,7 @@ class TelegramService:
             raise
         log.info("Telegram: on, as @%s", app.bot.username)
         self._state = "running"
+        self.supervisor.worked()
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():

@@ -55,7 +55,7 @@ def describe(exc: BaseException, secrets: Sequence[str] = ()) -> str:
     cause = exc.__cause__
     if cause is None and not exc.__suppress_context__:
         cause = exc.__context__
-    if cause is not None and cause is not inner:
+    if cause is not None and cause is not inner and type(cause) is not type(exc):
         text += f" (from {type(cause).__name__}: {(str(cause).strip().splitlines() or [''])[0][:200]})"
     for secret in secrets:
         if secret:

@@ -82,6 +82,7 @@ async def test_a_leader_whose_database_fails_steps_down_and_leads_again(emu, bot
     await svc.start()
     try:
         await _until(lambda: svc.role == "leader", within=20)
+        await _until(lambda: ledger.counts(DAY)[SENT] == 1, within=20)
         flaky.failures = 2  # the next renewals fail: the leader cannot know it still leads
         await _until(lambda: svc.role == "standby", within=20)
         await _until(lambda: svc.state == "leader", within=20)
