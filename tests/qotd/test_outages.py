@@ -119,7 +119,10 @@ def test_a_database_outage_mid_broadcast_is_survived_without_anyone(
     assert "scheduler: leadership failed: OperationalError" in texts
     assert texts.count("scheduler: leadership failed: OperationalError") == instances  # once each
     assert "scheduler: leadership recovered after" in texts
-    assert counts[SENT] == len(users), counts
+    if instances == 1:  # the leader wrote what it could not during the outage: all sent
+        assert counts[SENT] == len(users), counts
+    else:  # the other instance may lead first: the old leader's unwritten sends become uncertain
+        assert counts[SENT] + counts[UNCERTAIN] == len(users), counts
     assert [received(emu, u, day) for u in users] == [1] * len(users)
     assert emu.counters(per_chat=False)["duplicates"] == 0
 
