@@ -39,12 +39,15 @@ from quotes.store import Store
 log = logging.getLogger(__name__)
 
 APOLOGY = N_("Sorry, something went wrong on our side. It has been logged; please try again later.")
+LOGGED_UPDATE = 500  # characters of an update the error log shows
 SLOW_DOWN = N_("Too many requests at once: please wait {seconds} seconds, then try again.")
 
 
 async def on_error(update: object, context: Context) -> None:
     """Log every error with the update that caused it; tell the user with a short apology."""
-    described = update.to_dict() if isinstance(update, Update) else repr(update)
+    described = str(update.to_dict() if isinstance(update, Update) else repr(update))
+    if len(described) > LOGGED_UPDATE:  # never a whole (maybe huge) update in the log
+        described = f"{described[:LOGGED_UPDATE]}… ({len(described)} characters)"
     log.error("error while handling update %s", described, exc_info=context.error)
     if not isinstance(update, Update):
         return

@@ -28,6 +28,8 @@ from quotes.text import snippet
 ANOTHER = "another"  # callback_data of the "Another" button
 MAX_MESSAGE = TELEGRAM.message_length
 HEADING = N_("Quote of the day")
+# What a reply repeats of what the user typed (a search, an id) is cut to this many characters.
+ECHO_LENGTH = 60
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -125,6 +127,31 @@ def shared_quote_id(markup: InlineKeyboardMarkup | None) -> str | None:
             if button.switch_inline_query:
                 return button.switch_inline_query
     return None
+
+
+def echo(text: str) -> str:
+    """What a user typed, as a reply repeats it: one line, cut to ECHO_LENGTH, escaped."""
+    return escape(snippet(text, ECHO_LENGTH))
+
+
+def fit_message(html: str) -> str:
+    """Return `html` if Telegram takes its length, else its text cut to the limit, as plain text.
+
+    The last guard before a reply is sent (bot/handlers/common.py `reply`): a reply built
+    longer than MAX_MESSAGE loses its formatting rather than being refused by Telegram.
+    """
+    if telegram_length(html) <= MAX_MESSAGE:
+        return html
+    text = unescape(_TAG.sub("", html)).strip()
+    cut = []
+    length = 0
+    for char in text:
+        units = len(char.encode("utf-16-le")) // 2
+        if length + units > MAX_MESSAGE - 1:
+            break
+        cut.append(char)
+        length += units
+    return escape("".join(cut)) + "…"
 
 
 def telegram_length(html: str) -> int:

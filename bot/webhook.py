@@ -1,8 +1,11 @@
 """Telegram's webhook: the route the service mounts into the site, and the secret it checks.
 
 Telegram POSTs each update to PUBLIC_URL/telegram/webhook with the secret token it was given
-at setWebhook in a header; an update without it is refused (403) and one that is not an
-update is refused (400), before anything is handed to the application.
+at setWebhook in a header; an update without it is refused (403) before its body is read. A
+body over MAX_BODY bytes is refused (413) without being read whole: at once when its
+Content-Length says so, else as soon as what has arrived passes the limit; one that takes
+longer than BODY_SECONDS to arrive gets 408. One that is not an update is refused (400). No
+body is ever logged.
 
 An update is handled in its request, and answered 200 once it has been: its update_id is
 claimed in the database first (bot/updates.py), so a retry of it, on any replica, gets 200 and
@@ -15,10 +18,11 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from telegram import Update
@@ -31,6 +35,12 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+MAX_BODY = 1024 * 1024  # bytes: an update is a few kilobytes; Telegram's largest are far below this
+BODY_SECONDS = 10.0  # the whole body must arrive within this (a slow sender holds a connection)
+
+
+class TooLarge(Exception):
+    """The body is over MAX_BODY bytes."""
 
 
 def webhook_secret(settings: BotSettings) -> str:
@@ -41,6 +51,26 @@ def webhook_secret(settings: BotSettings) -> str:
         raise ValueError("BOT_TOKEN is not set: there is no webhook")
     # Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and -: a hex HMAC fits.
     return hmac.new(settings.bot_token.encode(), b"qotd telegram webhook", hashlib.sha256).hexdigest()
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """Read the body, refusing (TooLarge) as soon as it is known to be over `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise TooLarge(int(declared))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _plain(text: str, status: int, close: bool = False) -> Response:
+    headers = {"connection": "close"} if close else None
+    return Response(text, status_code=status, media_type="text/plain", headers=headers)
 
 
 def webhook_route(
@@ -59,17 +89,28 @@ def webhook_route(
         given = request.headers.get(SECRET_HEADER, "")
         if application is None or secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
             log.warning("webhook request refused: wrong or missing secret token")
-            return Response("forbidden\n", status_code=403, media_type="text/plain")
+            return _plain("forbidden\n", 403, close=True)
         try:
-            data = await request.json()
+            async with asyncio.timeout(BODY_SECONDS):
+                body = await read_body(request)
+        except TooLarge as exc:
+            log.warning("webhook: update refused: over %d bytes (%s declared or read)", MAX_BODY, exc.args[0])
+            return _plain(f"update over {MAX_BODY} bytes\n", 413, close=True)
+        except TimeoutError:
+            log.warning("webhook: update refused: its body took over %.0fs to arrive", BODY_SECONDS)
+            return _plain("body too slow\n", 408, close=True)
+        except ClientDisconnect:
+            return _plain("", 400, close=True)
+        try:
+            data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("an update is a JSON object with an integer update_id")
             update = Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("webhook: malformed update refused: %s", exc)
-            return Response("malformed update\n", status_code=400, media_type="text/plain")
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            log.warning("webhook: malformed update refused: %s", str(exc)[:200])
+            return _plain("malformed update\n", 400)
         if not application.running:
-            return Response("not running yet\n", status_code=503, media_type="text/plain")
+            return _plain("not running yet\n", 503)
         claim = await asyncio.to_thread(seen.claim, update.update_id, now())
         if claim is Claim.SEEN:
             log.info("webhook: update %s was taken before: not handled again", update.update_id)

@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from importlib.resources import files
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feed import cards, pages
 from feed.cache import PageCache, RawHeaders, Rendered, accepts_gzip, answer, etag_matches
+from feed.guards import HeaderLimit, SlashRedirect
+from feed.health import DatabaseProbe, Service, health_answer, service_name
 from feed.published import SiteSettings, ensure_pick, feeds_for, site_for, today_json
 from feed.render import ATOM_PATH, JSON_PATH, RSS_PATH
 from quotes.corpus import ID_PATTERN
@@ -42,9 +44,6 @@ from quotes.store import Store
 
 log = logging.getLogger(__name__)
 
-# A service whose state is one of these is healthy; any other state makes /healthz answer 503.
-# "leader" and "standby" are the scheduler's (qotd/scheduler.py): a standby instance is healthy.
-HEALTHY_STATES = frozenset({"running", "idle", "off", "leader", "standby"})
 # Time the lifespan gives all services together to stop (SIGTERM must end within 10 s).
 STOP_BUDGET = 7.0
 HTML_HEADERS = {
@@ -76,17 +75,6 @@ FEED_TYPES = {
 }
 # Headers one cached path adds to its answers (a page anywhere may read /today.json).
 EXTRA_HEADERS: dict[str, RawHeaders] = {TODAY_PATH: [(b"access-control-allow-origin", b"*")]}
-
-
-class Service(Protocol):
-    """A background service the web process runs: the scheduler, the Telegram runner."""
-
-    @property
-    def state(self) -> str: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 class Web:
@@ -122,6 +110,8 @@ class Web:
         self._site_card: bytes | None = None
         self._lock = asyncio.Lock()
         self._version_lock = asyncio.Lock()
+        self._health_lock = asyncio.Lock()
+        self.probe = DatabaseProbe(store, lambda: self.site.published_day(self.clock()), self._today_health)
 
     # --- data version and the feed cache ----------------------------------------------------
 
@@ -397,40 +387,38 @@ class Web:
         return Response(FAVICON, media_type="image/svg+xml", headers=cache)
 
     async def healthz(self, request: Request) -> Response:
-        now = self.clock()
-        body: dict[str, Any] = {"database": "ok"}
-        healthy = True
-        try:
-            changes = await asyncio.wait_for(
-                run_in_threadpool(self.store.changes, self.site.published_day(now)), timeout=3
-            )
-            body["last_publish"] = changes[0].isoformat() if changes[0] else None
-            today = await asyncio.wait_for(
-                run_in_threadpool(
-                    quote_of, self.store, self.site.published_day(now), now, self.site.timezone
-                ),
-                timeout=3,
-            )
-            body["today"] = {"date": today.day.isoformat(), "state": today.state}
-            body["today"]["quote_id"] = today.shown.quote.id if today.shown else None
-        except Exception as exc:  # any failure to reach the database is the answer here
-            healthy = False
-            body["database"] = f"unreachable: {type(exc).__name__}"
-            body["last_publish"] = None
-        body.update(self.health)
-        states = {_name(s): s.state for s in self.services}
-        body["services"] = states
-        body["scheduler"] = states.get("scheduler", "not running")
-        if any(state not in HEALTHY_STATES for state in states.values()):
-            healthy = False
-        body["status"] = "ok" if healthy else "unavailable"
-        return JSONResponse(body, status_code=200 if healthy else 503, headers={"cache-control": "no-store"})
+        """Health from kept state (feed/health.py): no database query in the request, except
+        the probe's own check when the published day has moved on since its last answer (so
+        `today` is never yesterday's), once for all the requests waiting on it."""
+        day = self.site.published_day(self.clock())
+        reading = self.probe.reading
+        if reading is None or (reading.ok and reading.day != day):
+            async with self._health_lock:
+                reading = self.probe.reading
+                if reading is None or (reading.ok and reading.day != day):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(run_in_threadpool(self.probe.check), timeout=3)
+                    if not self.probe.running:  # no lifespan (an app called bare): keep no connection
+                        await run_in_threadpool(self.probe.stop)
+        status, body = health_answer(self.probe, self.services, self.health)
+        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
+
+    def _today_health(self, store: Store, day: dt.date) -> dict[str, Any]:
+        """The published day's quote and its state, as /healthz shows them (from the probe)."""
+        today = quote_of(store, day, self.clock(), self.site.timezone)
+        return {
+            "date": today.day.isoformat(),
+            "state": today.state,
+            "quote_id": today.shown.quote.id if today.shown else None,
+        }
 
     # --- lifespan ---------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         started: list[Service] = []
+        await run_in_threadpool(self.probe.check)  # the first answer before the first request
+        self.probe.start()
         try:
             for service in self.services:
                 await service.start()
@@ -442,9 +430,10 @@ class Web:
                 try:
                     await asyncio.wait_for(service.stop(), timeout=max(0.1, deadline - time.monotonic()))
                 except TimeoutError:
-                    log.error("service %s did not stop in time", _name(service))
+                    log.error("service %s did not stop in time", service_name(service))
                 except Exception:
-                    log.exception("service %s failed to stop", _name(service))
+                    log.exception("service %s failed to stop", service_name(service))
+            await run_in_threadpool(self.probe.stop)
 
 
 class FastPath:
@@ -507,10 +496,6 @@ def _modified(version: Version) -> dt.datetime:
     return max(moments) if moments else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _name(service: object) -> str:
-    return getattr(service, "name", type(service).__name__)
-
-
 async def _not_found(request: Request, exc: Exception) -> Response:
     return html_response(request, pages.not_found("There is no such page.", request.app.state.web.site), 404)
 
@@ -563,9 +548,14 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(FastPath, web=web)],
+        middleware=[
+            Middleware(HeaderLimit),
+            Middleware(SlashRedirect, public_url=settings.public_url),
+            Middleware(FastPath, web=web),
+        ],
         exception_handlers={404: _not_found},
         lifespan=web.lifespan,
     )
+    app.router.redirect_slashes = False  # Starlette's would build the URL from Host (feed/guards.py)
     app.state.web = web
     return app

@@ -35,7 +35,8 @@ from telegram import Bot
 from bot.budget import Budget
 from bot.delivery.broadcast import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
 from bot.delivery.edits import EditLedger, EditReport, EditRun
-from bot.delivery.ledger import PENDING, SKIPPED, Group, Ledger
+from bot.delivery.ledger import PENDING, SKIPPED, Fenced, Group, Ledger, Outcome
+from bot.supervise import Backoff, Supervisor, describe
 from qotd.feed_files import FeedFolder
 from qotd.leadership import Leadership, leadership_for
 from qotd.settings import Settings
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 LOOKBACK_EXTRA = dt.timedelta(hours=24)
 WAKE_EVERY = 60.0  # seconds: the safety-net wake-up
+RETRY_CAP = 10.0  # seconds: the longest wait between two tries of a failing task
 
 OnPublish = Callable[[dt.date, Pick], Awaitable[None] | None]
 
@@ -124,7 +126,12 @@ class SchedulerService:
     """The daily publish and the deliveries, active in one instance only.
 
     The service interface `qotd serve` uses: `await start()`, `await stop()`, `state`
-    ("stopped", "standby", "leader").
+    ("stopped", "standby", "leader", or "retrying" while one of its tasks is failing) and
+    `health()` for /healthz. Its long-lived tasks (the leadership loop, the wake-ups, the
+    broadcast, the ledger's journal) each run under a `Supervisor` (bot/supervise.py): a
+    failure is logged once with its cause, retried with backoff, and shown in health. When the
+    database goes away the leader steps down; when it comes back, whichever instance takes the
+    leadership (a new epoch) writes what the old broadcast could not, and resumes the day.
     """
 
     name = "scheduler"  # how /healthz lists it
@@ -154,7 +161,13 @@ class SchedulerService:
         self.leadership = leadership
         self.standby_poll = standby_poll
         self.wake_every = wake_every
-        self.state = "stopped"
+        self.role = "stopped"
+        # Retried at least every RETRY_CAP seconds: back within that of the database's return.
+        backoff = Backoff(first=0.5, cap=RETRY_CAP)
+        self.supervisors = {
+            name: Supervisor(f"scheduler: {name}", backoff=backoff, logger=log)
+            for name in ("leadership", "wake-up", "broadcast", "delivery ledger")
+        }
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="scheduler-db")
         self._planned: set[tuple[dt.date, Group]] = set()
         self._published: set[dt.date] = set()
@@ -164,6 +177,9 @@ class SchedulerService:
         self._edit_run: EditRun | None = None
         self._groups: list[Group] = []
         self._broadcast_more = False
+        self._broadcast_stopping = False
+        self._fenced_epoch: int | None = None
+        self._backlog: list[Outcome] = []  # outcomes a broadcast could not write (database down)
         self._channels: dict[int | str, int] = {}
         self._apscheduler: AsyncIOScheduler | None = None
         self._watch: asyncio.Task | None = None
@@ -172,6 +188,26 @@ class SchedulerService:
         self._tick_lock = asyncio.Lock()
         self.last_report: Report | None = None
         self.last_edits: EditReport | None = None
+        self.last_wake: dt.datetime | None = None
+
+    @property
+    def state(self) -> str:
+        if self.role != "stopped" and any(not s.healthy for s in self.supervisors.values()):
+            return "retrying"
+        return self.role
+
+    @property
+    def epoch(self) -> int | None:
+        return self.leadership.epoch if self.leadership is not None and self.role == "leader" else None
+
+    def health(self) -> dict:
+        """What /healthz shows of the scheduler: its role, epoch, last wake-up and its tasks."""
+        return {
+            "role": self.role,
+            "epoch": self.epoch,
+            "last_wake": self.last_wake.isoformat() if self.last_wake else None,
+            "tasks": {name: s.snapshot() for name, s in self.supervisors.items()},
+        }
 
     @property
     def catch_up(self) -> dt.timedelta:
@@ -184,22 +220,22 @@ class SchedulerService:
 
     async def start(self) -> None:
         """Start: become leader if nobody is, else stand by and take over when the leader dies."""
-        if self.state != "stopped":
+        if self.role != "stopped":
             return
         if self.leadership is None:
-            self.leadership = leadership_for(self.store)
+            self.leadership = leadership_for(self.store, self.settings.leader_lease_seconds)
         if self.manage_bot and self.bot is not None:
             try:
                 await self.bot.initialize()
             except Exception as exc:  # Telegram unreachable now: sends will retry, then fail
-                log.warning("scheduler: could not reach the Bot API at start: %s", exc)
-        self.state = "standby"
+                log.warning("scheduler: could not reach the Bot API at start: %s", describe(exc))
+        self.role = "standby"
         self._watch = asyncio.create_task(self._keep_leadership(), name="scheduler-leadership")
         await asyncio.sleep(0)
 
     async def stop(self) -> None:
         """Stop within 10 seconds: the broadcast ends with the ledger consistent, the lock is freed."""
-        if self.state == "stopped":
+        if self.role == "stopped":
             return
         if self._watch is not None:
             self._watch.cancel()
@@ -207,6 +243,9 @@ class SchedulerService:
                 await self._watch
             self._watch = None
         await self._step_down()
+        if self._backlog:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._write_backlog(), timeout=2)
         if self.leadership is not None:
             await self._db(self.leadership.release)
         if self.manage_bot and self.bot is not None:
@@ -214,33 +253,63 @@ class SchedulerService:
                 await self.bot.shutdown()
         self.executor.shutdown(wait=True)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="scheduler-db")
-        self.state = "stopped"
+        self.role = "stopped"
+        for supervisor in self.supervisors.values():
+            supervisor.stopped()
 
     async def _keep_leadership(self) -> None:
+        await self.supervisors["leadership"].run(self._lead, on_failure=self._leadership_failed)
+
+    async def _lead(self) -> None:
+        """Stand by until the leadership is free, lead while it is held; raises what the database does."""
         leadership = self.leadership
         assert leadership is not None, "start() sets it before it starts this task"
         said_standby = False
         while True:
-            if self.state == "standby":
+            if self._backlog:
+                await self._write_backlog()
+            if self.role == "standby":
                 if await self._db(leadership.try_acquire):
                     await self._become_leader()
+                    said_standby = False
                 elif not said_standby:
                     log.info("scheduler: standing by: another instance is the leader")
                     said_standby = True
             elif not await self._db(leadership.holds):
-                log.error("scheduler: lost the leadership lock; standing by")
+                log.error("scheduler: another instance took the leadership; standing by")
                 await self._step_down()
-                self.state = "standby"
-            await asyncio.sleep(self.standby_poll)
+            self.supervisors["leadership"].worked()
+            if self.role == "leader":
+                await asyncio.sleep(min(self.standby_poll, leadership.renew_every))
+            else:
+                await asyncio.sleep(self.standby_poll)
+
+    async def _leadership_failed(self, exc: BaseException) -> None:
+        """The leadership could not be checked: whoever may be leading, it is not safely us."""
+        if self.role == "leader":
+            log.error("scheduler: stepping down until the leadership can be checked again")
+        await self._step_down()
+
+    async def _write_backlog(self) -> None:
+        """Write the outcomes a broadcast could not (each only over a row its claim still holds)."""
+        backlog = list(self._backlog)
+        await self._db(self.ledger.record, backlog, self.clock())
+        del self._backlog[: len(backlog)]
+        log.info("scheduler: %d delivery outcomes written after the database came back", len(backlog))
+        self.supervisors["delivery ledger"].worked()
 
     async def _become_leader(self) -> None:
         now = self.clock()
         uncertain, retried = await self._db(
             self.ledger.recover, now, self.settings.retry_uncertain, now - self.catch_up
         )
-        self.state = "leader"
+        self.role = "leader"
+        self._fenced_epoch = None
+        assert self.leadership is not None
         log.info(
-            "scheduler: leader now; %d interrupted sends recorded uncertain, %d uncertain handed back",
+            "scheduler: leader now (epoch %s); %d interrupted sends recorded uncertain, "
+            "%d uncertain handed back",
+            self.leadership.epoch,
             uncertain,
             retried,
         )
@@ -268,8 +337,10 @@ class SchedulerService:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
         await self.stop_broadcast_and_wait()
-        if self.state == "leader":
-            self.state = "standby"
+        if self.role == "leader":
+            self.role = "standby"
+        for name in ("wake-up", "broadcast"):
+            self.supervisors[name].stopped()
 
     def stop_broadcast(self) -> None:
         if self._broadcast is not None:
@@ -278,23 +349,37 @@ class SchedulerService:
             self._edit_run.stop()
 
     async def stop_broadcast_and_wait(self) -> None:
+        task = self._broadcast_task
+        if task is None:
+            return
+        self._broadcast_stopping = True
         self.stop_broadcast()
-        if self._broadcast_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._broadcast_task
+        try:
+            done, _ = await asyncio.wait([task], timeout=self.pacing.grace + 2)
+            if not done:  # waiting out a backoff, or stuck: cancel (the broadcast ends consistent)
+                task.cancel()
+                await asyncio.wait([task])
+        finally:
+            self._broadcast_stopping = False
+            self._broadcast_task = None
 
     # --- the work --------------------------------------------------------------------------
 
     async def wake(self) -> None:
         """Work out what is due now, start delivering it, and set the next wake-up."""
-        if self.state != "leader":
+        if self.role != "leader":
             return
         async with self._tick_lock:
             now = self.clock()
+            self.last_wake = now
+            supervisor = self.supervisors["wake-up"]
             try:
                 await self.tick(now)
-            except Exception:
-                log.exception("scheduler: wake-up failed; the next one tries again")
+            except Exception as exc:
+                retry = supervisor.failed(exc)
+                self._schedule_retry(retry)
+            else:
+                supervisor.worked()
             self._start_broadcast()
             self._schedule_next(now)
 
@@ -398,14 +483,6 @@ class SchedulerService:
             except Exception:
                 log.exception("scheduler: on_publish callback %r failed for %s", callback, day)
 
-    def _new_broadcast(self, bot: Bot) -> Broadcast:
-        """A broadcast pass; with CHANNEL_FORMAT=card the channels get the card (qotd/share.py)."""
-        channels = {c for c in self.settings.channel_ids if isinstance(c, int)} | set(self._channels.values())
-        cards = channel_cards(self.settings, frozenset(channels))
-        return Broadcast(
-            bot, self.store, self.pacing, clock=self.clock, cards=cards, before_batch=self._plan_edits
-        )
-
     async def _channel_id(self, channel: int | str) -> int | None:
         if isinstance(channel, int):
             return channel
@@ -425,32 +502,70 @@ class SchedulerService:
             self._broadcast_more = True
             return
         self._broadcast_more = False
-        self._broadcast = self._new_broadcast(self.bot)
-        self._broadcast_task = asyncio.create_task(self._run_broadcast(), name="broadcast")
+        self._broadcast_task = asyncio.create_task(
+            self.supervisors["broadcast"].run(self._broadcast_passes), name="broadcast"
+        )
 
-    async def _run_broadcast(self) -> None:
+    def _new_broadcast(self) -> Broadcast:
+        """A broadcast pass under our leadership epoch; with CHANNEL_FORMAT=card the channels get
+        the card (qotd/share.py)."""
+        assert self.bot is not None and self.leadership is not None
+        channels = {c for c in self.settings.channel_ids if isinstance(c, int)} | set(self._channels.values())
+        cards = channel_cards(self.settings, frozenset(channels))
+        return Broadcast(
+            self.bot,
+            self.store,
+            self.pacing,
+            clock=self.clock,
+            cards=cards,
+            before_batch=self._plan_edits,
+            epoch=self.leadership.epoch,
+            fence=self.leadership.valid,
+            journal_supervisor=self.supervisors["delivery ledger"],
+        )
+
+    async def _broadcast_passes(self) -> None:
+        """Broadcast until nothing is due, then edit what corrections changed; raises what stopped
+        it (the supervisor retries)."""
         bot = self.bot
         assert bot is not None, "_start_broadcast starts this task only with a bot"
         while True:
-            broadcast = self._broadcast
-            assert broadcast is not None, "set before this task starts, and at the end of each pass"
+            leadership = self.leadership
+            if (
+                self.role != "leader"
+                or self._broadcast_stopping
+                or leadership is None
+                or leadership.epoch == self._fenced_epoch
+            ):
+                return
+            if self._backlog:
+                await self._write_backlog()
+            broadcast = self._broadcast = self._new_broadcast()
             try:
                 self.last_report = await broadcast.run()
-                if not broadcast.stop_requested and self.state == "leader" and not self._broadcast_more:
+                self.supervisors["broadcast"].worked()
+                if not broadcast.stop_requested and self.role == "leader" and not self._broadcast_more:
                     # The sends are done: now the edits, which give way as soon as a send is due.
                     self._edit_run = EditRun(
-                        bot, self.store, self.pacing, clock=self.clock, sends_due=self._sends_due
+                        bot,
+                        self.store,
+                        self.pacing,
+                        clock=self.clock,
+                        sends_due=self._sends_due,
+                        epoch=broadcast.epoch,
+                        fence=broadcast.fence,
                     )
                     if (await self._edit_run.run()).yielded:
                         self._broadcast_more = True
-            except Exception:
-                log.exception("scheduler: the broadcast failed; the next wake-up resumes it")
-                return
+            except Fenced:
+                self._fenced_epoch = broadcast.epoch
+                raise
+            finally:
+                self._backlog += broadcast.left
             # Rows planned while it ran are picked up by a new pass (unless we are stopping).
-            if not self._broadcast_more or broadcast.stopping or self.state != "leader":
+            if not self._broadcast_more or broadcast.stopping:
                 return
             self._broadcast_more = False
-            self._broadcast = self._new_broadcast(bot)
 
     def _plan_edits(self) -> int:
         """Plan the corrections not planned yet (replaced days' unsent rows, sent messages' edits)."""
@@ -464,6 +579,19 @@ class SchedulerService:
         """Whether any delivery is due now (the edits then stop and let the broadcast go first)."""
         now = self.clock()
         return self.ledger.count_due(now, now.date() - dt.timedelta(days=LOOK_BACK_DAYS)) > 0
+
+    def _schedule_retry(self, delay: float) -> None:
+        """A wake-up failed: try again after the supervisor's backoff, not a minute later."""
+        if self._apscheduler is None:
+            return
+        self._apscheduler.add_job(
+            self.wake,
+            DateTrigger(run_date=utcnow() + dt.timedelta(seconds=delay)),
+            id="retry",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
 
     def _schedule_next(self, now: dt.datetime) -> None:
         if self._apscheduler is None:
@@ -487,7 +615,7 @@ class SchedulerService:
     async def run_once(self, wait_for_leadership: bool = True) -> Report:
         """Become leader, plan and deliver everything due now, release; return the report."""
         if self.leadership is None:
-            self.leadership = leadership_for(self.store)
+            self.leadership = leadership_for(self.store, self.settings.leader_lease_seconds)
         while not await self._db(self.leadership.try_acquire):
             if not wait_for_leadership:
                 raise RuntimeError("another scheduler is the leader")
@@ -496,17 +624,17 @@ class SchedulerService:
             now = self.clock()
             await self._db(self.ledger.recover, now, self.settings.retry_uncertain, now - self.catch_up)
             await self._db(self.edits.recover, now)
-            self.state = "leader"
+            self.role = "leader"
             await self.tick(now)
             if self.bot is None:
                 return Report()
-            self._broadcast = self._new_broadcast(self.bot)
+            self._broadcast = self._new_broadcast()
             self.last_report = await self._broadcast.run()
             if not self._broadcast.stop_requested:
                 self._edit_run = EditRun(self.bot, self.store, self.pacing, clock=self.clock)
                 self.last_edits = await self._edit_run.run()
             return self.last_report
         finally:
-            self.state = "stopped"
+            self.role = "stopped"
             await self._db(self.leadership.release)
             self.executor.shutdown(wait=True)

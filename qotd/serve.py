@@ -28,7 +28,9 @@ from bot.limits import LimitSettings
 from bot.runner import TelegramService
 from bot.updates import UpdatesSeen
 from bot.webhook import webhook_route, webhook_secret
-from feed.site import Service, create_app
+from feed.health import Service
+from feed.site import create_app
+from qotd.http import server_config
 from qotd.scheduler import scheduler_service
 from qotd.settings import Settings
 from qotd.share import card_url
@@ -135,17 +137,7 @@ async def serve(settings: Settings, store: Store, host: str = "0.0.0.0", port: i
     if settings.web_server == "granian":
         await _serve_granian(app, settings, host, port)
         return
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        lifespan="on",
-        log_config=None,  # uvicorn's loggers go through the one redacting handler (qotd/logs.py)
-        log_level=settings.log_level.lower(),
-        access_log=settings.log_level in ("DEBUG", "INFO"),
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        server_header=False,
-    )
+    config = server_config(app, host, port, settings.log_level, GRACEFUL_SECONDS)
     server = _Server(config)
     await server.serve()
     if not server.started:

@@ -97,6 +97,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "uvicorn",
         "HTTP server of `qotd serve` (one process): uvicorn, or granian (Rust HTTP, faster on cached pages).",
     ),
+    (
+        "LEADER_LEASE_SECONDS",
+        "30",
+        "A scheduler leader that stops renewing its lease (frozen, cut off) loses it after this long.",
+    ),
 )
 
 
@@ -134,6 +139,7 @@ class Settings:
     redis_url: str | None
     replicas: int
     web_server: str
+    leader_lease_seconds: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -175,6 +181,7 @@ class Settings:
             redis_url=_redis(get("REDIS_URL"), "REDIS_URL"),
             replicas=_int(need("REPLICAS"), "REPLICAS", 1, 1000),
             web_server=_choice(need("WEB_SERVER"), "WEB_SERVER", WEB_SERVERS),
+            leader_lease_seconds=_lease(need("LEADER_LEASE_SECONDS"), "LEADER_LEASE_SECONDS"),
         )
 
     def secrets(self) -> dict[str, str]:
@@ -340,6 +347,13 @@ def _channel_format(value: str, public_url: str | None) -> str:
     if value == "card" and public_url is None:
         raise ConfigError("CHANNEL_FORMAT=card needs PUBLIC_URL: Telegram fetches the card from the site")
     return value
+
+
+def _lease(value: str, name: str) -> float:
+    seconds = _float(value, name)
+    if not 1 <= seconds <= 3600:
+        raise ConfigError(f"{name}={value!r} is out of range 1-3600 seconds")
+    return seconds
 
 
 def _bool(value: str, name: str) -> bool:

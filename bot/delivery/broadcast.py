@@ -49,6 +49,7 @@ from bot.delivery.ledger import (
     SENT,
     UNCERTAIN,
     Due,
+    Fenced,
     Ledger,
     Outcome,
 )
@@ -62,6 +63,7 @@ from bot.limits import (
     retry_after_seconds,
 )
 from bot.messages import QuoteMessage, heading, quote_message
+from bot.supervise import Supervisor
 from bot.throttle import TokenBucket
 from quotes.store import Store
 
@@ -224,7 +226,14 @@ class Pacer:
 
 
 class Broadcast:
-    """Send every due pending ledger row; stop gracefully on request."""
+    """Send every due pending ledger row; stop gracefully on request.
+
+    With `epoch` (the scheduler's leadership epoch) every claim is fenced by it in the ledger;
+    with `fence`, a callable saying whether this instance may still lead by its own clock (its
+    lease), checked just before each request: once it says no, nothing more is sent. A failure
+    of the database, or a refused claim, ends the run: `run()` raises it after stopping cleanly,
+    and `left` holds the outcomes the journal could not write.
+    """
 
     def __init__(
         self,
@@ -236,6 +245,9 @@ class Broadcast:
         executor: ThreadPoolExecutor | None = None,
         cards: ChannelCards | None = None,
         before_batch: Callable[[], object] | None = None,
+        epoch: int | None = None,
+        fence: Callable[[], bool] | None = None,
+        journal_supervisor: Supervisor | None = None,
     ):
         """before_batch: run (in the ledger's thread) before each batch of rows is read; the
         scheduler plans corrections there, so rows not sent yet carry a replaced day's quote."""
@@ -249,6 +261,11 @@ class Broadcast:
         self._own_executor = executor is None
         self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="ledger")
         self.report = Report()
+        self.epoch = epoch
+        self.fence = fence
+        self.journal_supervisor = journal_supervisor
+        self.left: list[Outcome] = []  # outcomes the journal could not write (database down)
+        self._error: BaseException | None = None
         self._messages: dict[tuple[str, dt.date, str | None], QuoteMessage] = {}
         self._stopping = False
         self._stop_requested = False
@@ -264,7 +281,10 @@ class Broadcast:
         """Send every pending row that is due, then return the report (also after `stop`)."""
         self.report = Report()
         self._stopping = False
-        journal = Journal(self.ledger, self.executor, self.clock)
+        self._error = None
+        journal = Journal(
+            self.ledger, self.executor, self.clock, epoch=self.epoch, supervisor=self.journal_supervisor
+        )
         journal.start()
         progress = asyncio.create_task(self._progress())
         self._dispatcher = asyncio.create_task(self._dispatch(journal))
@@ -275,8 +295,12 @@ class Broadcast:
                 self._stopping = True
                 await self._finish(journal, progress)
                 raise
+        except Exception as exc:  # the database failed under the dispatcher
+            self._error = self._error or exc
         await self._finish(journal, progress)
         log.info("delivery: %s", self.report)
+        if self._error is not None:
+            raise self._error
         return self.report
 
     async def _finish(self, journal: Journal, progress: asyncio.Task) -> None:
@@ -285,10 +309,17 @@ class Broadcast:
         progress.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await progress
-        await journal.close()
+        # With the database down the journal cannot flush: keep what it holds for later.
+        self.left = await journal.close(within=self.pacing.grace)
         self.report.finished = time.monotonic()
         if self._own_executor:
             self.executor.shutdown(wait=True)
+
+    def _failed(self, exc: BaseException) -> None:
+        """A send could not claim its row (database down, or fenced): end the run, keep the cause."""
+        if self._error is None:
+            self._error = exc
+        self.stop()
 
     @property
     def stopping(self) -> bool:
@@ -323,6 +354,9 @@ class Broadcast:
         def finished(task: asyncio.Task) -> None:
             self._in_flight.pop(task, None)
             semaphore.release()
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                self._failed(error)
 
         async def start(row: Due, message: QuoteMessage) -> None:
             """Send a row whose chat token is taken: a slot, a bot-wide token, then its task."""
@@ -438,6 +472,12 @@ class Broadcast:
                     if await pacer.take_chat(chat_id) or tries.total:
                         await pacer.take()
                 tries.total += 1
+                if self.fence is not None and not self.fence():
+                    # Our lease may have run out (we were frozen, or cut off): another instance
+                    # may lead now. Send nothing; the row goes back unless the new leader has it.
+                    journal.record(Outcome(day, chat_id, PENDING, thread_id=thread))
+                    self.report.handed_back += 1
+                    raise Fenced(self.epoch or 0, None)
                 self._in_flight[task] = "in_flight"
                 try:
                     if photo is not None:

@@ -40,7 +40,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.delivery.broadcast import Pacer, Pacing, delivery_message
 from bot.delivery.journal import Clock
 from bot.delivery.ledger import PENDING as SEND_PENDING
-from bot.delivery.ledger import SENDING, SENT
+from bot.delivery.ledger import SENDING, SENT, Ledger
 from bot.limits import retry_after_seconds
 from quotes.store import Store
 from quotes.store import schema as t
@@ -184,17 +184,20 @@ class EditLedger:
                 for r in conn.execute(query)
             ]
 
-    def claim(self, row: EditDue, now: dt.datetime) -> bool:
-        """Move a pending edit to `editing`, committed before the request; False if it was not pending."""
+    def claim(self, row: EditDue, now: dt.datetime, epoch: int | None = None) -> bool:
+        """Move a pending edit to `editing`, committed before the request; False if it was not
+        pending, or if `epoch` (the scheduler's leadership, bot/delivery/ledger.py) no longer leads:
+        the fence is in the claim's own statement, as the sends' is."""
         with self.store.write() as conn:
+            where = [
+                _e.c.correction_id == row.correction_id,
+                _e.c.chat_id == row.chat_id,
+                _e.c.status == PENDING,
+            ]
+            if epoch is not None:
+                where.append(Ledger.fence_clause(conn, epoch))
             result = conn.execute(
-                _e.update()
-                .where(
-                    _e.c.correction_id == row.correction_id,
-                    _e.c.chat_id == row.chat_id,
-                    _e.c.status == PENDING,
-                )
-                .values(status=EDITING, attempts=_e.c.attempts + 1, updated_at=now)
+                _e.update().where(*where).values(status=EDITING, attempts=_e.c.attempts + 1, updated_at=now)
             )
             return result.rowcount == 1
 
@@ -230,7 +233,11 @@ class EditRun:
         clock: Clock,
         sends_due: Callable[[], bool] = lambda: False,
         batch: int = 100,
+        epoch: int | None = None,
+        fence: Callable[[], bool] | None = None,
     ):
+        """epoch: the scheduler's leadership epoch its claims are fenced by; fence: whether our
+        lease still holds by our own clock (checked before each edit's request)."""
         self.bot = bot
         self.store = store
         self.ledger = EditLedger(store)
@@ -238,6 +245,8 @@ class EditRun:
         self.clock = clock
         self.sends_due = sends_due
         self.batch = batch
+        self.epoch = epoch
+        self.fence = fence
         self._stopping = False
 
     def stop(self) -> None:
@@ -257,7 +266,8 @@ class EditRun:
             if not rows:
                 break
             for row in rows:
-                if self._stopping:
+                if self._stopping or (self.fence is not None and not self.fence()):
+                    self._stopping = True
                     break
                 await pacer.take()
                 await pacer.take_chat(row.chat_id)
@@ -267,7 +277,7 @@ class EditRun:
         return report
 
     async def _edit(self, row: EditDue, report: EditReport, pacer: Pacer) -> None:
-        if not await self._db(self.ledger.claim, row, self.clock()):
+        if not await self._db(self.ledger.claim, row, self.clock(), self.epoch):
             return
         message = await self._db(delivery_message, self.store, row.quote_id, row.date)
         retried = " (retried after an interrupted attempt)" if row.attempts else ""

@@ -3,19 +3,30 @@
 While one batch of claims and outcomes is being written (in the ledger's thread), the next one
 gathers, so a broadcast costs one commit per batch, not one per message. A claim is the
 commit *before* a request (the row is `sending`); an outcome is written after the answer.
+
+When the database fails, the failure goes to the journal's `Supervisor` (logged once with its
+cause), the claims of that batch fail (their rows are handed back to `pending` in a later
+commit, in case the claim did commit: nothing was sent for them), the outcomes are kept, and
+the next commit is tried after the supervisor's backoff. A claim refused by the leadership fence
+raises `Fenced` in every waiting `claim` and in every later one. `close(within)` gives up
+waiting after `within` seconds and returns the outcomes still unwritten (the scheduler writes them when
+the database is back, bot/delivery/broadcast.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.delivery.ledger import PENDING, Key, Ledger, Outcome
+from bot.delivery.ledger import PENDING, Fenced, Key, Ledger, Outcome
 from bot.delivery.subscribers import NO_TOPIC
+from bot.supervise import Supervisor
 
 log = logging.getLogger("bot.delivery.broadcast")
 
@@ -25,10 +36,22 @@ Clock = Callable[[], dt.datetime]  # the time the ledger records (the broadcast'
 class Journal:
     """Group commit for the ledger: claims wait for their commit, outcomes just queue."""
 
-    def __init__(self, ledger: Ledger, executor: ThreadPoolExecutor, clock: Clock):
+    def __init__(
+        self,
+        ledger: Ledger,
+        executor: ThreadPoolExecutor,
+        clock: Clock,
+        *,
+        epoch: int | None = None,
+        supervisor: Supervisor | None = None,
+    ):
         self.ledger = ledger
         self.executor = executor
         self.clock = clock
+        self.epoch = epoch
+        self.supervisor = supervisor or Supervisor("the delivery ledger's journal", logger=log)
+        self.fenced: Fenced | None = None
+        self._writing: list[Outcome] = []
         self._claims: list[tuple[Key, asyncio.Future]] = []
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
@@ -41,6 +64,8 @@ class Journal:
 
     async def claim(self, day: dt.date, chat_id: int, thread_id: int = NO_TOPIC) -> bool:
         """Move a row to `sending` and wait until that is committed; False if it was not pending."""
+        if self.fenced is not None:
+            raise self.fenced
         future = asyncio.get_running_loop().create_future()
         entry = ((day, chat_id, thread_id), future)
         self._claims.append(entry)
@@ -55,22 +80,36 @@ class Journal:
             raise
 
     def record(self, outcome: Outcome) -> None:
+        if outcome.epoch is None and self.epoch is not None:
+            outcome = dataclasses.replace(outcome, epoch=self.epoch)
         self._outcomes.append(outcome)
         self._wake.set()
 
-    async def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
+    async def flush(self, within: float | None = None) -> bool:
+        """Wait until everything queued so far is committed (True), or `within` seconds (False)."""
+        deadline = None if within is None else time.monotonic() + within
         while self._claims or self._outcomes or not self._idle.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
             self._wake.set()
             await asyncio.sleep(0.005)
+        return True
 
-    async def close(self) -> None:
-        await self.flush()
+    async def close(self, within: float | None = None) -> list[Outcome]:
+        """Flush (for at most `within` seconds) and stop; return the outcomes left unwritten."""
+        await self.flush(within)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        # Being written when cancelled: maybe committed; writing them again changes nothing.
+        left = self._writing + self._outcomes
+        for _, future in self._claims:
+            if not future.done():
+                future.cancel()
+        self._claims, self._outcomes, self._writing = [], [], []
+        return left
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -81,24 +120,53 @@ class Journal:
                 continue
             claims, self._claims = self._claims, []
             outcomes, self._outcomes = self._outcomes, []
+            self._writing = outcomes
             self._idle.clear()
             try:
                 # Shielded: a cancelled journal still finishes the commit it started.
                 claimed = await asyncio.shield(
                     loop.run_in_executor(
-                        self.executor, self.ledger.apply, outcomes, [k for k, _ in claims], self.clock()
+                        self.executor,
+                        self.ledger.apply,
+                        outcomes,
+                        [k for k, _ in claims],
+                        self.clock(),
+                        self.epoch,
                     )
                 )
+            except Fenced as exc:  # the outcomes were written; the claims were refused
+                self._writing = []
+                self.fenced = exc
+                log.error("delivery: %s; sending nothing more", exc)
+                for key, future in claims:
+                    if not future.done():
+                        if key in exc.claimed:
+                            future.set_result(True)
+                        else:
+                            future.set_exception(exc)
+                self._idle.set()
+                continue
             except Exception as exc:
-                log.exception("could not write the delivery ledger")
+                self._writing = []
+                delay = self.supervisor.failed(exc)
                 for _, future in claims:
                     if not future.done():
                         future.set_exception(exc)
-                self._outcomes[:0] = outcomes  # keep them: the next commit tries again
-                await asyncio.sleep(1)
-                continue
-            finally:
+                # Keep the outcomes for the next commit; a claim that failed may still have
+                # committed, and nothing was sent for it: hand its row back to pending.
+                handed_back = [
+                    Outcome(
+                        k[0], k[1], PENDING, thread_id=k[2] if len(k) == 3 else NO_TOPIC, epoch=self.epoch
+                    )
+                    for k, _ in claims
+                ]
+                self._outcomes[:0] = outcomes + handed_back
                 self._idle.set()
+                await asyncio.sleep(delay)
+                continue
+            self._writing = []
+            self.supervisor.worked()
+            self._idle.set()
             for key, future in claims:
                 if not future.done():
                     future.set_result(key in claimed)

@@ -17,6 +17,12 @@ Statuses (see docs/delivery.md for the argument):
     paused     the subscriber had paused the daily quote that day (/pause): not a miss
 
 A row's key is (date, chat, topic): `thread_id` is the forum topic the message goes to (0: none).
+
+Fencing: a claim made with the scheduler's leadership `epoch` (qotd/leadership.py) moves a row
+only if that epoch is still the leader's, checked in the claim's own UPDATE (on PostgreSQL
+the leadership row is read FOR SHARE, so a takeover waits for the claim or the claim sees the
+takeover). A refused claim is written to `refused_claims` and the claimer gets `Fenced`. An
+outcome carries the epoch of its claim and is written only over a row still claimed by it.
 """
 
 from __future__ import annotations
@@ -48,6 +54,18 @@ Key = tuple[dt.date, int, int] | tuple[dt.date, int]  # (date, chat id[, thread 
 _d = t.deliveries
 _s = t.subscribers
 _l = t.chat_languages
+_lead = t.leadership
+LEADERSHIP = "scheduler"  # the leadership row whose epoch fences the claims (qotd/leadership.py)
+FENCE_HOLD_MS = 2000  # a fenced claim's transaction may sit idle this long (a frozen claimer)
+
+
+class Fenced(Exception):
+    """A claim was refused: the claimer's leadership epoch is no longer the leader's."""
+
+    def __init__(self, epoch: int, current: int | None, claimed: frozenset = frozenset()):
+        why = f"was replaced by epoch {current}" if current is not None else "ran out of lease"
+        super().__init__(f"leadership epoch {epoch} {why}: claims refused")
+        self.epoch, self.current, self.claimed = epoch, current, claimed
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,7 @@ class Outcome:
     error: str | None = None
     thread_id: int = NO_TOPIC
     ends: str | None = None
+    epoch: int | None = None  # the claim's leadership epoch: written only over a row it still holds
 
     def __post_init__(self):
         if self.status not in STATUSES or self.status == SENDING:
@@ -361,20 +380,30 @@ class Ledger:
                 for day in self._dates(conn, since, now)
             )
 
-    def claim(self, keys: Iterable[Key], now: dt.datetime) -> set[Key]:
+    def claim(self, keys: Iterable[Key], now: dt.datetime, epoch: int | None = None) -> set[Key]:
         """Move pending rows to `sending` (committed before any request); return those moved."""
-        return self.apply([], list(keys), now)
+        return self.apply([], list(keys), now, epoch)
 
-    def apply(self, outcomes: list[Outcome], claims: list[Key], now: dt.datetime) -> set[Key]:
+    def apply(
+        self, outcomes: list[Outcome], claims: list[Key], now: dt.datetime, epoch: int | None = None
+    ) -> set[Key]:
         """In one transaction: write outcomes (blocked subscribers become inactive), then claim rows.
 
         The delivery engine's group commit: one commit per batch of finished and starting sends.
-        Returns the claimed keys.
+        Returns the claimed keys. With `epoch`, a claim moves a row only while `epoch` is the
+        leader's; when it is not, the outcomes are still written, the refused claims are recorded
+        in `refused_claims`, and `Fenced` is raised after the commit.
         """
         claimed: set[Key] = set()
+        fenced: Fenced | None = None
         with self.store.write() as conn:
+            if epoch is not None and conn.dialect.name == "postgresql":
+                # A claimer frozen inside this transaction holds the leadership row FOR SHARE,
+                # which would keep any other instance from taking over: the server ends such
+                # a transaction (and its session) after FENCE_HOLD_MS idle.
+                conn.execute(sa.text(f"SET LOCAL idle_in_transaction_session_timeout = {FENCE_HOLD_MS}"))
             if outcomes:
-                conn.execute(self._record_stmt, self._record_params(outcomes, now))
+                self._write_outcomes(conn, outcomes, now)
                 blocked = [o.chat_id for o in outcomes if o.status == BLOCKED and o.ends is None]
                 if blocked:
                     conn.execute(
@@ -400,29 +429,73 @@ class Ledger:
             for day, chat_id, thread_id in given:
                 by_day.setdefault((day, thread_id), []).append(chat_id)
             for (day, thread_id), chat_ids in by_day.items():
+                # status through a function: the planner then probes the primary key per
+                # chat id instead of walking every pending row of the date (index on
+                # (date, status)), which made each claim O(pending rows) on SQLite.
+                where = [
+                    _d.c.date == day,
+                    _d.c.chat_id.in_(chat_ids),
+                    _d.c.thread_id == thread_id,
+                    sa.func.lower(_d.c.status) == PENDING,
+                ]
+                if epoch is not None:
+                    # The fence, in the claim's own statement: moved only while `epoch` leads.
+                    where.append(self.fence_clause(conn, epoch))
                 moved = conn.scalars(
                     _d.update()
-                    # status through a function: the planner then probes the primary key per
-                    # chat id instead of walking every pending row of the date (index on
-                    # (date, status)), which made each claim O(pending rows) on SQLite.
-                    .where(
-                        _d.c.date == day,
-                        _d.c.chat_id.in_(chat_ids),
-                        _d.c.thread_id == thread_id,
-                        sa.func.lower(_d.c.status) == PENDING,
-                    )
-                    .values(status=SENDING, attempts=_d.c.attempts + 1, updated_at=now)
+                    .where(*where)
+                    .values(status=SENDING, attempts=_d.c.attempts + 1, updated_at=now, epoch=epoch)
                     .returning(_d.c.chat_id)
                 )
                 claimed.update(given[(day, chat_id, thread_id)] for chat_id in moved)
+            if epoch is not None and claims:
+                current = conn.scalar(sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP))
+                if current != epoch:
+                    refused = [full for full, key in given.items() if key not in claimed]
+                    if refused:
+                        conn.execute(
+                            t.refused_claims.insert(),
+                            [
+                                {"date": d, "chat_id": c, "thread_id": th, "epoch": epoch}
+                                | {"current_epoch": current, "refused_at": now}
+                                for d, c, th in refused
+                            ],
+                        )
+                    fenced = Fenced(epoch, current, frozenset(claimed))
+        if fenced is not None:
+            raise fenced
         return claimed
+
+    @staticmethod
+    def fence_clause(conn, epoch: int):
+        """The claim's condition that `epoch` is still the leader's (its row read FOR SHARE on PostgreSQL)."""
+        check = sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP, _lead.c.epoch == epoch)
+        if conn.dialect.name == "postgresql":
+            check = check.with_for_update(read=True)
+        return check.exists()
+
+    def _write_outcomes(self, conn, outcomes: list[Outcome], now: dt.datetime) -> None:
+        plain = [o for o in outcomes if o.epoch is None]
+        fenced = [o for o in outcomes if o.epoch is not None]
+        if plain:
+            conn.execute(self._record_stmt, self._record_params(plain, now))
+        if fenced:
+            conn.execute(self._record_fenced_stmt, self._record_params(fenced, now))
+
+    def refused(self, day: dt.date | None = None) -> list:
+        """The claims refused by the fence (date, chat_id, thread_id, epoch, current_epoch, refused_at)."""
+        query = sa.select(t.refused_claims).order_by(t.refused_claims.c.id)
+        if day is not None:
+            query = query.where(t.refused_claims.c.date == day)
+        with self.store.read() as conn:
+            return list(conn.execute(query).all())
 
     def record(self, outcomes: Iterable[Outcome], now: dt.datetime) -> None:
         """Write the outcomes of sends in one transaction (only over rows in `sending`)."""
-        params = self._record_params(outcomes, now)
-        if params:
+        outcomes = list(outcomes)
+        if outcomes:
             with self.store.write() as conn:
-                conn.execute(self._record_stmt, params)
+                self._write_outcomes(conn, outcomes, now)
 
     @staticmethod
     def _record_params(outcomes: Iterable[Outcome], now: dt.datetime) -> list[dict]:
@@ -436,6 +509,7 @@ class Ledger:
                 "v_error": o.error,
                 "v_updated_at": now,
             }
+            | ({"k_epoch": o.epoch} if o.epoch is not None else {})
             for o in outcomes
         ]
 
@@ -446,6 +520,23 @@ class Ledger:
             _d.c.chat_id == sa.bindparam("k_chat"),
             _d.c.thread_id == sa.bindparam("k_thread"),
             _d.c.status == SENDING,
+        )
+        .values(
+            status=sa.bindparam("v_status"),
+            message_id=sa.bindparam("v_message_id"),
+            error=sa.bindparam("v_error"),
+            updated_at=sa.bindparam("v_updated_at"),
+        )
+    )
+
+    _record_fenced_stmt = (
+        _d.update()
+        .where(
+            _d.c.date == sa.bindparam("k_date"),
+            _d.c.chat_id == sa.bindparam("k_chat"),
+            _d.c.thread_id == sa.bindparam("k_thread"),
+            _d.c.status == SENDING,
+            _d.c.epoch == sa.bindparam("k_epoch"),
         )
         .values(
             status=sa.bindparam("v_status"),

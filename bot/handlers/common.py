@@ -22,6 +22,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import BotSettings
 from bot.delivery.subscribers import NO_TOPIC, Subscribers
 from bot.i18n import Words, translator
+from bot.messages import MAX_MESSAGE, fit_message, telegram_length
 from bot.replies import REPLY
 from quotes.store import Store
 
@@ -104,13 +105,17 @@ def argument_text(message: Message | None) -> str:
 
 
 async def reply(update: Update, context: Context, html: str, markup: Markup | None = None) -> Message | None:
-    """Send `html` to the update's chat (in its forum topic, if any), through the reply rate limiter."""
+    """Send `html` to the update's chat (in its forum topic, if any), through the reply rate
+    limiter, cut to Telegram's length."""
     chat = update.effective_chat
     if chat is None:
         return None
+    fitted = fit_message(html)
+    if fitted is not html:
+        log.warning("a reply of %d characters was cut to Telegram's %d", telegram_length(html), MAX_MESSAGE)
     return await context.bot.send_message(
         chat.id,
-        html,
+        fitted,
         parse_mode=ParseMode.HTML,
         reply_markup=markup,
         message_thread_id=topic_of(update) or None,

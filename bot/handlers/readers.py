@@ -39,8 +39,17 @@ from bot.handlers.common import (
     words,
 )
 from bot.i18n import DEFAULT, N_, Words
+from bot.messages import (
+    ECHO_LENGTH,
+    echo,
+    fitting_provenance,
+    heading,
+    inline_markup,
+    quote_message,
+    shared_quote_id,
+    snippet,
+)
 from bot.messages import escape as e
-from bot.messages import fitting_provenance, heading, inline_markup, quote_message, shared_quote_id, snippet
 from quotes.curation import is_id
 from quotes.dates import parse_time_of_day
 from quotes.days import DayQuote, todays
@@ -155,7 +164,7 @@ async def no_such_quote(update: Update, context: Context, quote_id: str) -> None
         _(
             "There is no quote {id}. Ids look like <code>sb-01</code>; /search finds quotes by words, "
             "/today shows today's."
-        ).format(id=f"<code>{e(quote_id)}</code>"),
+        ).format(id=f"<code>{echo(quote_id)}</code>"),
     )
 
 
@@ -257,16 +266,16 @@ async def search_command(update: Update, context: Context) -> None:
             _(
                 "No quote matches “{words}”. Try fewer words, a speaker's name or a topic such as "
                 "<code>NATO</code>."
-            ).format(words=e(text)),
+            ).format(words=echo(text)),
         )
         return
     if len(found) == 1:
-        title = _("1 quote matches “{words}”").format(words=snippet(text, 60))
+        title = _("1 quote matches “{words}”").format(words=snippet(text, ECHO_LENGTH))
         await send_quote(update, context, found[0], title, speech=speech)
         return
     count = f"{len(found)}+" if len(found) >= MAX_RESULTS else str(len(found))
     title = speech.ngettext("{count} quote matches “{words}”", "{count} quotes match “{words}”", len(found))
-    lines = [f"<b>{title.format(count=count, words=e(snippet(text, 60)))}</b>"]
+    lines = [f"<b>{title.format(count=count, words=echo(text))}</b>"]
     for number, quote in enumerate(found[:SEARCH_LISTED], 1):
         lines.append(
             f'{number}. <a href="{e(_deep_link(context, quote.id))}">“{e(snippet(quote.text))}”</a>\n'

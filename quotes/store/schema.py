@@ -242,6 +242,8 @@ deliveries = Table(
     Column("error", Text),
     Column("due_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The leadership epoch of the scheduler that last claimed the row (migration 0008_fencing).
+    Column("epoch", BigInteger),
     Index("ix_deliveries_date_status", "date", "status"),
 )
 
@@ -252,6 +254,33 @@ chat_languages = Table(
     Column("chat_id", BigInteger, primary_key=True),
     Column("language", String(8), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The scheduler's leadership (migration 0008_fencing): one row per lock, whose epoch goes up by
+# one each time an instance becomes the leader. A claim in `deliveries` names the claimer's
+# epoch and is refused unless it is still this row's (qotd/leadership.py, bot/delivery/ledger.py).
+leadership = Table(
+    "leadership",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
+    Column("holder", String(128)),  # host:pid:random of the leader
+    Column("backend_pid", Integer),  # PostgreSQL: the leader's session (dead session: lease void)
+    Column("lease_until", UTCDateTime),  # PostgreSQL: the database's clock; unused on SQLite
+    Column("acquired_at", UTCDateTime),
+)
+
+# Claims the database refused because the claimer's epoch was no longer the leader's.
+refused_claims = Table(
+    "refused_claims",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("date", Date, nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("thread_id", BigInteger, nullable=False, default=0, server_default="0"),  # as deliveries'
+    Column("epoch", BigInteger, nullable=False),  # the stale claimer's
+    Column("current_epoch", BigInteger),  # the leader's at the refusal
+    Column("refused_at", UTCDateTime, nullable=False),
 )
 
 audit_log = Table(

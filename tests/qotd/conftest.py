@@ -9,6 +9,7 @@ from telegram.request import BaseRequest, RequestData
 # The fixtures these tests share with the site's and the delivery's (pytest finds them here).
 from tests.bot.delivery.conftest import bot, emu, ledger, token  # noqa: F401
 from tests.feed.conftest import clock, settings, week_store  # noqa: F401
+from tests.qotd.pgcluster import private_pg  # noqa: F401
 
 
 class FakeBotAPI(BaseRequest):

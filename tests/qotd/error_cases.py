@@ -139,6 +139,7 @@ SETTINGS = [
         "/etc/hostname",
         "FEED_DIR='/etc/hostname' is a file, not a folder; name a folder to write into",
     ),
+    _setting("LEADER_LEASE_SECONDS", "0.5", "LEADER_LEASE_SECONDS='0.5' is out of range 1-3600 seconds"),
 ]
 
 ARGUMENTS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from telegram.ext import ApplicationBuilder, TypeHandler
 
 from bot.app import build_application
 from bot.runner import TelegramService
+from bot.supervise import Backoff
 from bot.webhook import webhook_secret
 from qotd.serve import build_site
 from quotes.store import schema as t
@@ -170,9 +172,45 @@ async def test_a_telegram_that_cannot_start_leaves_the_site_up_and_unhealthy(bot
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as client:
             health = await client.get("/healthz")
             home = await client.get("/")
-    assert service.state in ("failed", "stopped")
-    assert health.status_code == 503 and health.json()["services"]["telegram"] == "failed"
+    assert service.state == "stopped"
+    assert health.status_code == 503 and health.json()["services"]["telegram"] == "retrying"
+    reason = health.json()["details"]["telegram"]["error"]
+    assert reason == "InvalidToken: The token `***` was rejected by the server."
     assert home.status_code == 200
+
+
+async def test_telegram_start_up_is_retried_with_one_line_each_until_it_works(
+    bot_settings, week_store, clock, caplog
+):
+    answers = [(502, b'{"ok": false, "error_code": 502, "description": "Bad Gateway"}')] * 2
+
+    class FlakyAPI(FakeBotAPI):
+        async def do_request(self, url, method, request_data=None, **timeouts):
+            if answers:
+                return answers.pop()
+            return await super().do_request(url, method, request_data, **timeouts)
+
+    application = build_application(bot_settings, week_store, request=FlakyAPI(), updater=False)
+    service = TelegramService(application, bot_settings, backoff=Backoff(first=0.01, cap=0.02))
+    app = build_site(bot_settings, week_store, telegram=application, services=[service], clock=clock)
+    with caplog.at_level(logging.INFO, logger="qotd.serve"):
+        async with app.router.lifespan_context(app):
+            for _ in range(500):
+                if service.state == "running":
+                    break
+                await asyncio.sleep(0.01)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE) as client:
+                health = await client.get("/healthz")
+    retries = [
+        r for r in caplog.records if "Telegram start-up" in r.getMessage() and "failed:" in r.getMessage()
+    ]
+    assert [r.getMessage().split(" failed: ")[1] for r in retries] == [
+        "NetworkError: Bad Gateway; retry 1 in 0s",
+        "NetworkError: Bad Gateway; retry 2 in 0s",
+    ]
+    assert all(r.exc_info is None for r in retries)  # one line each, no traceback
+    assert "Telegram start-up (Bot API at https://api.telegram.org) recovered after 2 failures" in caplog.text
+    assert health.status_code == 200 and health.json()["services"]["telegram"] == "running"
 
 
 def test_subscribe_link_names_the_bot(settings, week_store, clock):
