@@ -41,6 +41,7 @@ from bot.delivery.broadcast import Pacer, Pacing, delivery_message
 from bot.delivery.journal import Clock
 from bot.delivery.ledger import PENDING as SEND_PENDING
 from bot.delivery.ledger import SENDING, SENT, Ledger
+from bot.delivery.subscribers import Subscribers
 from bot.limits import retry_after_seconds
 from quotes.store import Store
 from quotes.store import schema as t
@@ -279,7 +280,9 @@ class EditRun:
     async def _edit(self, row: EditDue, report: EditReport, pacer: Pacer) -> None:
         if not await self._db(self.ledger.claim, row, self.clock(), self.epoch):
             return
-        message = await self._db(delivery_message, self.store, row.quote_id, row.date)
+        # In the chat's language, as the message was sent (bot/delivery/broadcast.py).
+        language = await self._db(Subscribers(self.store).language, row.chat_id)
+        message = await self._db(delivery_message, self.store, row.quote_id, row.date, language)
         retried = " (retried after an interrupted attempt)" if row.attempts else ""
         photo = False  # found out from Telegram's answer: the ledger does not keep what was sent
         error: str | None

@@ -189,3 +189,21 @@ async def test_edits_stay_inside_telegrams_limits_and_give_way_to_due_sends(emu,
     assert report.edited == len(users) and not report.yielded
     assert emu.counters(per_chat=False)["too_many_requests"] == before
     assert all(len(emu.bot_messages(u)[0]["edits"]) == 1 for u in users)
+
+
+async def test_an_edit_is_written_in_the_language_the_message_was_sent_in(emu, bot, store):
+    from bot.delivery.subscribers import Subscribers
+    from bot.i18n import translator
+
+    [reader] = subscribe(store, [emu.create_user()])
+    Subscribers(store).set_language(reader, "ru", PUBLISH)
+    env = {"EDIT_SENT": "all"}
+    await service(store, bot, PUBLISH, **env).run_once()
+    first = store.stored_pick(DAY).quote
+    assert store.set_hidden(first.id, True, "tg:1", HIDDEN_AT, today=DAY, why="misattributed")
+    await service(store, bot, HIDDEN_AT, **env).run_once()
+    (message,) = emu.bot_messages(reader)
+    russian = heading(DAY, translator("ru"))
+    assert russian != heading(DAY)  # (the test means something only if the headings differ)
+    assert len(message["edits"]) == 1 and message["edits"][0]["text"].startswith(russian)
+    assert message["text"].startswith(russian) and store.stored_pick(DAY).quote.text in message["text"]
