@@ -529,22 +529,8 @@ class Ledger:
         )
     )
 
-    _record_fenced_stmt = (
-        _d.update()
-        .where(
-            _d.c.date == sa.bindparam("k_date"),
-            _d.c.chat_id == sa.bindparam("k_chat"),
-            _d.c.thread_id == sa.bindparam("k_thread"),
-            _d.c.status == SENDING,
-            _d.c.epoch == sa.bindparam("k_epoch"),
-        )
-        .values(
-            status=sa.bindparam("v_status"),
-            message_id=sa.bindparam("v_message_id"),
-            error=sa.bindparam("v_error"),
-            updated_at=sa.bindparam("v_updated_at"),
-        )
-    )
+    # The same, only over a row its epoch still holds (an outcome that carries the claim's epoch).
+    _record_fenced_stmt = _record_stmt.where(_d.c.epoch == sa.bindparam("k_epoch"))
 
     def migrate(self, day: dt.date, old: int, new: int, now: dt.datetime) -> bool:
         """Record a group's migration: its row becomes `migrated`, a pending row for `new` is added.
