@@ -405,10 +405,8 @@ async def import_document(update: Update, context: Context) -> None:
         return
     limit = settings(context).import_max_bytes
     too_big = f"{doc.file_name or 'The file'} is over {limit:,} bytes (IMPORT_MAX_BYTES); split it"
-    if doc.file_size is not None and doc.file_size > limit:  # refused before it is downloaded
-        await _problem(update, context, too_big)
-        return
-    data = await documents.fetch(update, context, limit)
+    # documents.fetch refuses it before the download when Telegram says its size.
+    data = await documents.fetch(update, context, limit, too_big=f"{e(too_big)}. Nothing was changed.")
     if data is None:
         return
     if len(data) > limit:  # Telegram did not say its size: refused before it is parsed

@@ -38,18 +38,22 @@ HOW = (
 CAPTION_KEYS = {"title": "title", "url": "url", "publisher": "publisher", "date": "date"}
 
 
-async def fetch(update: Update, context: Context, limit: int = TELEGRAM.download_size) -> bytes | None:
-    """Download the message's document; answer the problem and return None if it cannot be."""
+async def fetch(
+    update: Update, context: Context, limit: int = TELEGRAM.download_size, too_big: str | None = None
+) -> bytes | None:
+    """Download the message's document; answer the problem and return None if it cannot be.
+
+    A file Telegram says is over `limit` is refused before it is downloaded, with `too_big`
+    (HTML) when the caller words it itself (/import names IMPORT_MAX_BYTES)."""
     message = update.effective_message
     doc = message.document if message is not None else None
     assert doc is not None, "called for a message with a document"
     if doc.file_size is not None and doc.file_size > limit:
-        await reply(
-            update,
-            context,
+        answer = too_big or (
             f"{e(doc.file_name or 'The file')} is {doc.file_size} bytes; at most "
-            f"{limit // 1024 // 1024} MB are taken. Nothing was stored.",
+            f"{limit // 1024 // 1024} MB are taken. Nothing was stored."
         )
+        await reply(update, context, answer)
         return None
     try:
         file = await context.bot.get_file(doc.file_id)
