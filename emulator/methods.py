@@ -74,22 +74,17 @@ class BotApiMixin(SendingMixin):
         if msg.text == plain and (msg.entities or []) == entities and msg.reply_markup == markup:
             raise E.bad_request(E.MESSAGE_NOT_MODIFIED)
         self._check_flood(bot, chat, False)  # an edit counts against the flood limits like a send
-        if msg.edits is None:
-            msg.edits = []
-        msg.edits.append(
-            {
-                "text": msg.text,
-                "entities": msg.entities or [],
-                "parse_mode": msg.parse_mode,
-                "reply_markup": msg.reply_markup,
-                "edit_date": msg.edit_date,
-            }
+        self._keep_edit(
+            msg,
+            text=msg.text,
+            entities=msg.entities or [],
+            parse_mode=msg.parse_mode,
+            reply_markup=msg.reply_markup,
         )
         msg.text = plain
         msg.entities = entities or None
         msg.parse_mode = parse_mode
         msg.reply_markup = markup
-        msg.edit_date = int(self.wall_clock())
         return self._message_json(msg, bot, chat)
 
     def api_editmessagereplymarkup(self, bot: Bot, p: Json, files: Json) -> Json:
@@ -98,11 +93,8 @@ class BotApiMixin(SendingMixin):
         chat, msg = self._editable(bot, p)
         if msg.reply_markup == markup:
             raise E.bad_request(E.MESSAGE_NOT_MODIFIED)
-        if msg.edits is None:
-            msg.edits = []
-        msg.edits.append({"text": msg.text, "reply_markup": msg.reply_markup, "edit_date": msg.edit_date})
+        self._keep_edit(msg, text=msg.text, reply_markup=msg.reply_markup)
         msg.reply_markup = markup
-        msg.edit_date = int(self.wall_clock())
         return self._message_json(msg, bot, chat)
 
     def api_deletemessage(self, bot: Bot, p: Json, files: Json) -> bool:

@@ -154,16 +154,7 @@ class PhotosMixin(FilesMixin):
         if (msg.caption or "") == caption and (msg.entities or []) == entities and msg.reply_markup == markup:
             raise E.bad_request(E.MESSAGE_NOT_MODIFIED)
         self._check_flood(bot, chat, False)  # an edit counts against the flood limits like a send
-        if msg.edits is None:
-            msg.edits = []
-        msg.edits.append(
-            {
-                "caption": msg.caption,
-                "entities": msg.entities or [],
-                "reply_markup": msg.reply_markup,
-                "edit_date": msg.edit_date,
-            }
-        )
+        self._keep_edit(msg, caption=msg.caption, entities=msg.entities or [], reply_markup=msg.reply_markup)
         msg.caption = caption or None
         msg.entities = entities or None
         msg.parse_mode = parse_mode
@@ -176,5 +167,4 @@ class PhotosMixin(FilesMixin):
             if entities:
                 extra["caption_entities"] = entities
         msg.extra = extra
-        msg.edit_date = int(self.wall_clock())
         return self._message_json(msg, bot, chat)

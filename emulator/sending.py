@@ -142,6 +142,14 @@ class SendingMixin(EmulatorState):
             raise E.bad_request("message can't be edited")
         return chat, msg
 
+    def _keep_edit(self, msg: Message, **before: Any) -> None:
+        """Keep what an edit replaces in the message's history (`edits`, what tests read), and
+        date the edit now."""
+        if msg.edits is None:
+            msg.edits = []
+        msg.edits.append({**before, "edit_date": msg.edit_date})
+        msg.edit_date = int(self.wall_clock())
+
     def _reply_markup(self, p: Json) -> Json | None:
         markup = _j(p, "reply_markup", "reply keyboard markup")
         if markup is None:
