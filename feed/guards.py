@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import AnyStr
 from urllib.parse import quote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -50,6 +52,13 @@ class SlashRedirect:
         await self.app(scope, receive, send)
 
 
+def headers_over(
+    headers: Sequence[tuple[AnyStr, AnyStr]], limit: int = MAX_HEADERS, size: int = MAX_HEADER_BYTES
+) -> bool:
+    """Whether a request's headers (bytes as in ASGI, or str as in RSGI) pass `limit` or `size`."""
+    return len(headers) > limit or sum(len(k) + len(v) + 4 for k, v in headers) > size
+
+
 class HeaderLimit:
     """Refuse requests with more than `limit` headers, or more than `size` bytes of them (431)."""
 
@@ -57,10 +66,7 @@ class HeaderLimit:
         self.app, self.limit, self.size = app, limit, size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = scope.get("headers", [])
-        if scope["type"] == "http" and (
-            len(headers) > self.limit or sum(len(k) + len(v) + 4 for k, v in headers) > self.size
-        ):
+        if scope["type"] == "http" and headers_over(scope.get("headers", []), self.limit, self.size):
             await _answer(send, 431, [(b"connection", b"close")], b"request headers too many or too large\n")
             return
         await self.app(scope, receive, send)

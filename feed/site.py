@@ -181,6 +181,15 @@ class Web:
     async def feed(self, request: Request) -> Response:
         return raw_response(*await self.feed_answer(request.url.path, dict(request.headers.raw)))
 
+    async def cached_answer(
+        self, path: str, headers: dict[bytes, bytes]
+    ) -> tuple[int, RawHeaders, bytes] | None:
+        """Answer a GET of a feed or of a cached page (status, raw headers, body), or None: `path`
+        is neither. What the fast paths of both servers answer (FastPath; qotd/rsgi.py)."""
+        if path in FEED_TYPES:
+            return await self.feed_answer(path, headers)
+        return await self.page_answer(path, headers)
+
     # --- pages from the cache ---------------------------------------------------------------
 
     def page_renderer(self, path: str) -> Callable[[Version, dt.datetime], tuple[str, int]] | None:
@@ -451,12 +460,7 @@ class FastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            path = scope["path"]
-            found: tuple[int, RawHeaders, bytes] | None
-            if path in FEED_TYPES:
-                found = await self.web.feed_answer(path, dict(scope["headers"]))
-            else:
-                found = await self.web.page_answer(path, dict(scope["headers"]))
+            found = await self.web.cached_answer(scope["path"], dict(scope["headers"]))
             if found is not None:
                 status, headers, body = found
                 await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -89,3 +89,12 @@ def server_config(app: Any, host: str, port: int, log_level: str, graceful: int)
         timeout_graceful_shutdown=graceful,
         server_header=False,
     )
+
+
+def granian_http1() -> dict[str, Any]:
+    """granian's HTTP/1 settings (`granian.http.HTTP1Settings`) for the same limits, where it has
+    them: a request head must be complete within HEAD_SECONDS of its first byte, and a
+    kept-alive connection idle that long is closed; a head is read into at most HEAD_BYTES
+    plus a margin. A connection that opens and never sends a byte is not timed out by granian:
+    that limit is uvicorn's alone (docs/web.md)."""
+    return {"header_read_timeout": int(HEAD_SECONDS * 1000), "max_buffer_size": 2 * HEAD_BYTES}

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import uvicorn
 import uvloop
@@ -30,7 +31,7 @@ from bot.updates import UpdatesSeen
 from bot.webhook import webhook_route, webhook_secret
 from feed.health import Service
 from feed.site import create_app
-from qotd.http import server_config
+from qotd.http import granian_http1, server_config
 from qotd.scheduler import scheduler_service
 from qotd.settings import Settings
 from qotd.share import card_url
@@ -144,36 +145,49 @@ async def serve(settings: Settings, store: Store, host: str = "0.0.0.0", port: i
         raise ServeError(f"the web process did not start on {host}:{port} (see the log above)")
 
 
-async def _serve_granian(app: Starlette, settings: Settings, host: str, port: int) -> None:
-    """Serve with granian, embedded in this process's event loop: its HTTP in Rust threads, the
-    app (and with it the scheduler and the bot) in this loop, as with uvicorn."""
+def granian_server(app: Starlette, log_level: str, host: str, port: int) -> Any:
+    """granian's embedded server for the site: its HTTP in Rust threads, the app in this event
+    loop, over RSGI (qotd/rsgi.py), with the HTTP limits granian has (qotd/http.py)."""
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.server.embed import Server as Granian
 
+    from qotd.rsgi import Site
+
     # Granian's records go to the root logger's handlers, like everything else the service logs.
     loggers = {name: {"handlers": [], "propagate": True} for name in ("_granian", "granian.access")}
-    server = Granian(
-        app,
+    return Granian(
+        Site(app),
         address=host,
         port=port,
-        interface=Interfaces.ASGI,
-        log_level=LogLevels(settings.log_level.lower()),
+        interface=Interfaces.RSGI,
+        websockets=False,
+        http1_settings=HTTP1Settings(**granian_http1()),
+        log_level=LogLevels(log_level.lower()),
         log_dictconfig={"loggers": loggers},
-        log_access=settings.log_level in ("DEBUG", "INFO"),
+        log_access=log_level in ("DEBUG", "INFO"),
     )
+
+
+async def _serve_granian(app: Starlette, settings: Settings, host: str, port: int) -> None:
+    """Serve with granian (the default): the app's lifespan around the server."""
+    server = granian_server(app, settings.log_level, host, port)
     loop = asyncio.get_running_loop()
     handled = (signal.SIGINT, signal.SIGTERM)
-    for sig in handled:
-        loop.add_signal_handler(sig, server.signal_handler_interrupt)
-    try:
-        await server.serve()
-    except (OSError, RuntimeError) as exc:  # granian reports a busy port as a RuntimeError
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__  # no Rust backtrace
-        raise ServeError(f"the web process did not start on {host}:{port}: {reason}") from None
-    finally:
+    # RSGI has no lifespan protocol: the app's lifespan (the services) is entered here, around
+    # the server, as granian's ASGI mode and uvicorn enter it.
+    async with app.router.lifespan_context(app):
         for sig in handled:
-            loop.remove_signal_handler(sig)
+            loop.add_signal_handler(sig, server.signal_handler_interrupt)
+        try:
+            await server.serve()
+        except (OSError, RuntimeError) as exc:  # granian reports a busy port as a RuntimeError
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__  # no Rust backtrace
+            raise ServeError(f"the web process did not start on {host}:{port}: {reason}") from None
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
     if server.interrupt_children:
         raise ServeError(f"the web process on {host}:{port} stopped unexpectedly (see the log above)")
 

@@ -94,8 +94,9 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "WEB_SERVER",
-        "uvicorn",
-        "HTTP server of `qotd serve` (one process): uvicorn, or granian (Rust HTTP, faster on cached pages).",
+        "granian",
+        "HTTP server of `qotd serve` (one process): granian (Rust HTTP, the cached answers over RSGI), "
+        "or uvicorn (h11: also closes connections that never send a request; a third of the speed).",
     ),
     (
         "LEADER_LEASE_SECONDS",
@@ -217,7 +218,7 @@ TOKEN_PATTERN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,64}")
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASES = ("sqlite", "postgresql")
-WEB_SERVERS = ("uvicorn", "granian")
+WEB_SERVERS = ("granian", "uvicorn")
 
 
 def _url(value: str, name: str) -> str:

@@ -133,7 +133,7 @@ SETTINGS = [
     ),
     _setting("REPLICAS", "0", "REPLICAS=0 is out of range 1-1000"),
     _setting("EDIT_SENT", "some", "EDIT_SENT='some' is not one of channels, all, none"),
-    _setting("WEB_SERVER", "gunicorn", "WEB_SERVER='gunicorn' is not one of uvicorn, granian"),
+    _setting("WEB_SERVER", "gunicorn", "WEB_SERVER='gunicorn' is not one of granian, uvicorn"),
     _setting(
         "FEED_DIR",
         "/etc/hostname",

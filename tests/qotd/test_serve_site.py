@@ -31,7 +31,7 @@ def test_serve_without_a_token_serves_the_site_and_stops_on_sigterm(served):
     assert code == 0, log
     assert seconds < 10
     assert "Telegram is off" in log
-    assert "Application shutdown complete" in log and "stopped" in log
+    assert "Shutting down granian" in log and "stopped" in log  # WEB_SERVER's default
 
 
 def test_serve_refuses_a_bad_setting_with_its_name(tmp_path):
@@ -64,9 +64,9 @@ def test_serve_upgrades_sqlite_but_asks_for_db_upgrade_on_postgres(tmp_path, dat
         process.close()
 
 
-def test_serve_with_granian_serves_the_cached_pages_and_stops_on_sigterm(tmp_path):
+def test_serve_with_uvicorn_serves_the_cached_pages_and_stops_on_sigterm(tmp_path):
     served = Served(
-        tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "WEB_SERVER": "granian"}
+        tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "WEB_SERVER": "uvicorn"}
     )
     try:
         assert served.wait_ready().json()["scheduler"] == "leader"
@@ -80,6 +80,6 @@ def test_serve_with_granian_serves_the_cached_pages_and_stops_on_sigterm(tmp_pat
         log = served.text()
         assert code == 0, log
         assert seconds < 10
-        assert "Shutting down granian" in log and "stopped" in log
+        assert "Application shutdown complete" in log and "stopped" in log
     finally:
         served.close()
