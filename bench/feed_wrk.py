@@ -8,7 +8,8 @@ For each path, prints the requests per second of both, qotd's share of nginx's r
 /atom.xml at least 50 %, /q/<id> at least 25 %), and the same for 304 answers (wrk sending
 If-None-Match with the path's ETag). Needs Debian's `nginx` and `wrk` (apt-get install -y
 nginx wrk). nginx runs with `worker_processes auto` (one worker per core), as Debian ships it;
-`qotd serve` runs as the Procfile runs it, one process (WEB_SERVER from the environment).
+`qotd serve` runs as the Procfile runs it, one process (WEB_SERVER from the environment, else
+its default: granian).
 """
 
 from __future__ import annotations
@@ -217,7 +218,10 @@ def main() -> None:
 
     cores = os.cpu_count()
     median = statistics.median
-    server = os.environ.get("WEB_SERVER", "uvicorn")
+    from qotd.settings import VARIABLES  # (of the checkout measured: --code's default may differ)
+
+    defaults = {name: default for name, default, _ in VARIABLES}
+    server = os.environ.get("WEB_SERVER") or defaults.get("WEB_SERVER", "uvicorn")
     print(
         f"wrk: {args.connections} connections, {args.threads} threads, {args.seconds} s per run, "
         f"{args.rounds} alternating rounds; {cores} CPU cores (wrk shares them); qotd serve with "

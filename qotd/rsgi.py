@@ -15,11 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from granian.constants import Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server.embed import Server as Granian
 from starlette.applications import Starlette
 from starlette.types import Message
 
 from feed.guards import headers_over
 from feed.site import Web
+from qotd.http import granian_http1
 
 
 def _address(value: str) -> tuple[str, int] | None:
@@ -52,7 +57,8 @@ class Site:
                     found = None
                 if found is not None:
                     status, raw, body = found
-                    protocol.response_bytes(status, _str_headers(raw), b"" if scope.method == "HEAD" else body)
+                    body = b"" if scope.method == "HEAD" else body
+                    protocol.response_bytes(status, _str_headers(raw), body)
                     return
         await asgi_call(self.app, scope, protocol)
 
@@ -110,3 +116,21 @@ async def asgi_call(app: Starlette, scope: Any, protocol: Any) -> None:
     await app(asgi_scope, receive, send)
     if not answered and start is not None and stream is None:
         protocol.response_bytes(*start, b"")  # a start and no body: an empty answer
+
+
+def granian_server(app: Starlette, log_level: str, host: str, port: int) -> Granian:
+    """granian's embedded server for the site: its HTTP in Rust threads, the app in this event
+    loop, over RSGI (qotd/rsgi.py), with the HTTP limits granian has (qotd/http.py)."""
+    # Granian's records go to the root logger's handlers, like everything else the service logs.
+    loggers = {name: {"handlers": [], "propagate": True} for name in ("_granian", "granian.access")}
+    return Granian(
+        Site(app),
+        address=host,
+        port=port,
+        interface=Interfaces.RSGI,
+        websockets=False,
+        http1_settings=HTTP1Settings(**granian_http1()),
+        log_level=LogLevels(log_level.lower()),
+        log_dictconfig={"loggers": loggers},
+        log_access=log_level in ("DEBUG", "INFO"),
+    )

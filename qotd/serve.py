@@ -3,21 +3,18 @@
 With BOT_TOKEN and PUBLIC_URL, Telegram sends updates to PUBLIC_URL/telegram/webhook (with a
 secret); with BOT_TOKEN alone, the bot long-polls; without a token, Telegram is off and the
 site, the feeds and the background services run alone. SIGTERM or SIGINT stops it all within
-10 seconds: uvicorn finishes the requests in flight, the services stop (the bot handles the
+10 seconds: the HTTP server finishes the requests in flight, the services stop (the bot handles the
 updates it has already accepted), then the store is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from typing import Any
 
-import uvicorn
 import uvloop
 from starlette.applications import Starlette
 from telegram.ext import Application
@@ -31,7 +28,6 @@ from bot.updates import UpdatesSeen
 from bot.webhook import webhook_route, webhook_secret
 from feed.health import Service
 from feed.site import create_app
-from qotd.http import granian_http1, server_config
 from qotd.scheduler import scheduler_service
 from qotd.settings import Settings
 from qotd.share import card_url
@@ -98,23 +94,6 @@ def build_site(
     )
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, stopping gracefully on SIGTERM/SIGINT and then exiting normally (uvicorn would
-    re-raise the signal after its shutdown, killing the process before the store is closed)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):
-        loop = asyncio.get_running_loop()
-        handled = (signal.SIGINT, signal.SIGTERM)
-        for sig in handled:
-            loop.add_signal_handler(sig, self.handle_exit, sig, None)
-        try:
-            yield
-        finally:
-            for sig in handled:
-                loop.remove_signal_handler(sig)
-
-
 def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], Application | None]:
     """Build the ASGI app with its Telegram application and background services."""
     telegram = None
@@ -135,43 +114,23 @@ async def serve(settings: Settings, store: Store, host: str = "0.0.0.0", port: i
     """Serve until SIGTERM or SIGINT (on `port`, default PORT)."""
     app, _, _ = build(settings, store)
     port = port or settings.port
+    # Each server's modules are imported only when it is the one chosen (a few tenths of a
+    # second of start-up each).
     if settings.web_server == "granian":
         await _serve_granian(app, settings, host, port)
         return
-    config = server_config(app, host, port, settings.log_level, GRACEFUL_SECONDS)
-    server = _Server(config)
+    from qotd.uvicorn_http import Server, server_config
+
+    server = Server(server_config(app, host, port, settings.log_level, GRACEFUL_SECONDS))
     await server.serve()
     if not server.started:
         raise ServeError(f"the web process did not start on {host}:{port} (see the log above)")
 
 
-def granian_server(app: Starlette, log_level: str, host: str, port: int) -> Any:
-    """granian's embedded server for the site: its HTTP in Rust threads, the app in this event
-    loop, over RSGI (qotd/rsgi.py), with the HTTP limits granian has (qotd/http.py)."""
-    from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
-    from granian.log import LogLevels
-    from granian.server.embed import Server as Granian
-
-    from qotd.rsgi import Site
-
-    # Granian's records go to the root logger's handlers, like everything else the service logs.
-    loggers = {name: {"handlers": [], "propagate": True} for name in ("_granian", "granian.access")}
-    return Granian(
-        Site(app),
-        address=host,
-        port=port,
-        interface=Interfaces.RSGI,
-        websockets=False,
-        http1_settings=HTTP1Settings(**granian_http1()),
-        log_level=LogLevels(log_level.lower()),
-        log_dictconfig={"loggers": loggers},
-        log_access=log_level in ("DEBUG", "INFO"),
-    )
-
-
 async def _serve_granian(app: Starlette, settings: Settings, host: str, port: int) -> None:
     """Serve with granian (the default): the app's lifespan around the server."""
+    from qotd.rsgi import granian_server
+
     server = granian_server(app, settings.log_level, host, port)
     loop = asyncio.get_running_loop()
     handled = (signal.SIGINT, signal.SIGTERM)

@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from bot.webhook import MAX_BODY, WEBHOOK_PATH, webhook_secret
 from feed.guards import MAX_HEADERS, SlashRedirect
-from qotd.http import GuardedH11Protocol, server_config
 from qotd.settings import Settings
+from qotd.uvicorn_http import GuardedH11Protocol, server_config
 from tests.qotd.process import Served, free_port
 
 

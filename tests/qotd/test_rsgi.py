@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from qotd.http import HEAD_SECONDS, granian_http1
-from qotd.serve import granian_server
+from qotd.rsgi import granian_server
 from tests.qotd.process import free_port
 
 
