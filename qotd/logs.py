@@ -23,6 +23,9 @@ FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 
 # Loggers whose INFO lines are per request or per run: below INFO they go.
 CHATTY = ("httpx", "httpcore", "apscheduler", "alembic.runtime.migration")
+# Warnings about a choice made on purpose, and said in the docs: written as INFO. granian calls
+# its embedded mode, which `qotd serve` runs on (docs/web.md, "The HTTP server"), experimental.
+KNOWN_WARNINGS = {("_granian", "Embedded server is experimental!")}
 
 # A secret shorter than this is not replaced (it would replace ordinary letters everywhere).
 MIN_SECRET = 4
@@ -76,6 +79,8 @@ class Demote(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno == logging.INFO and record.name.startswith(self.loggers):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        elif record.levelno == logging.WARNING and (record.name, record.getMessage()) in KNOWN_WARNINGS:
+            record.levelno, record.levelname = logging.INFO, "INFO"
         return record.levelno >= self.threshold
 
 

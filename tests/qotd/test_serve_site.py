@@ -32,6 +32,8 @@ def test_serve_without_a_token_serves_the_site_and_stops_on_sigterm(served):
     assert seconds < 10
     assert "Telegram is off" in log
     assert "Shutting down granian" in log and "stopped" in log  # WEB_SERVER's default
+    assert "INFO _granian: Embedded server is experimental!" in log  # known, said in docs/web.md
+    assert " WARNING " not in log.replace("WARNING qotd.serve: Telegram is off", "")
 
 
 def test_serve_refuses_a_bad_setting_with_its_name(tmp_path):
