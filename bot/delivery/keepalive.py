@@ -152,8 +152,13 @@ class KeepAliveRequest(BaseRequest):
             )
             try:
                 writer.write(payload)
-                await asyncio.wait_for(writer.drain(), _pick(write_timeout, self._write_timeout))
-                status, answer, keep = await asyncio.wait_for(self._read(reader), read_for)
+                # (asyncio.timeout, not wait_for: no task of its own per await; a request that
+                # fits the socket's buffer, as nearly all do, has nothing to drain)
+                if writer.transport.get_write_buffer_size():
+                    async with asyncio.timeout(_pick(write_timeout, self._write_timeout)):
+                        await writer.drain()
+                async with asyncio.timeout(read_for):
+                    status, answer, keep = await self._read(reader)
             except TimeoutError as exc:
                 self._discard(writer)
                 raise TimedOut(f"no answer within {read_for}s") from AnswerLost(str(exc))
