@@ -8,6 +8,8 @@ this script that creates the subscribers, plans the day and runs the broadcast (
     python bench/broadcast.py --free 3000 --paid 30000 --memory 10000,1000000
     python bench/broadcast.py --only free --database-url postgresql://postgres@127.0.0.1/bench
     python bench/broadcast.py --mix 10,20,10        # 10% paused, 20% silent, 10% in forum topics
+    python bench/broadcast.py --only paid --only free --runs 3   # each run, then the medians
+    python bench/broadcast.py --only free --profile /tmp/prof     # the child under py-spy
 
 Printed per scenario: subscribers, wall time, achieved rate ÷ limit, 429s received,
 duplicates, misses, peak RSS, CPU seconds per 1,000 messages. With `--mix`, the paused
@@ -27,13 +29,16 @@ import datetime as dt
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+# The checkout whose bot/ and emulator/ run: this one, or BENCH_ROOT's (the code before a
+# change, measured by this same script: BENCH_ROOT=/path/to/old/checkout python bench/broadcast.py).
+ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parents[1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
@@ -47,17 +52,21 @@ def start_emulator() -> tuple[subprocess.Popen, str, str]:
         text=True,
         env=os.environ | {"PYTHONPATH": str(ROOT)},
     )
+    # It announces itself in `name=value` lines (`export BOT_TOKEN=…`, `control=…`; see
+    # emulator/cli.py's `announcement`), between comment lines.
     info = {}
-    while len(info) < 4:
+    while "control" not in info:
         line = proc.stdout.readline()
         if not line:
+            proc.kill()
             raise SystemExit("the emulator did not start")
-        key, _, value = line.strip().partition("=")
+        key, _, value = line.strip().removeprefix("export ").partition("=")
         info[key] = value
-    return proc, info["control"].removesuffix("/_emulator/"), info["token"]
+    return proc, info["control"].removesuffix("/_emulator/"), info["BOT_TOKEN"]
 
 
 TOPICS_PER_GROUP = 2
+PY_SPY = ["py-spy", "record", "--idle", "--format", "raw", "--rate", "250", "--threads"]
 
 
 def split(subscribers: int, mix: tuple[int, int, int]) -> tuple[int, int, int, int]:
@@ -69,7 +78,12 @@ def split(subscribers: int, mix: tuple[int, int, int]) -> tuple[int, int, int, i
 
 
 def scenario(
-    name: str, subscribers: int, paid: bool, database_url: str | None, mix: tuple[int, int, int] = (0, 0, 0)
+    name: str,
+    subscribers: int,
+    paid: bool,
+    database_url: str | None,
+    mix: tuple[int, int, int] = (0, 0, 0),
+    profile: Path | None = None,
 ) -> dict:
     from emulator import EmulatorClient
 
@@ -88,8 +102,14 @@ def scenario(
             with tempfile.TemporaryDirectory() as tmp:
                 db = database_url or f"sqlite:///{tmp}/bench.sqlite3"
                 Path(tmp, "groups.json").write_text(json.dumps(groups))
+                # --profile: the child runs under py-spy (raw collapsed stacks, the idle frames
+                # kept), so what a message costs can be read per function; its figures then
+                # include py-spy's pauses, so they are not the benchmark's.
+                out = profile / f"{name.split()[0]}.txt" if profile is not None else None
+                spy = [] if out is None else [*PY_SPY, "--output", str(out), "--"]
                 child = subprocess.run(
-                    [
+                    spy
+                    + [
                         sys.executable,
                         __file__,
                         "_child",
@@ -117,7 +137,8 @@ def scenario(
                 )
             if child.returncode != 0:
                 raise SystemExit(f"{name}: the broadcast failed:\n{child.stderr[-3000:]}")
-            result = json.loads(child.stdout.strip().splitlines()[-1])
+            # (the figures are the child's last JSON line: py-spy, with --profile, writes after it)
+            result = json.loads([line for line in child.stdout.splitlines() if line.startswith("{")][-1])
             counters = control.counters(per_chat=True)
     finally:
         emulator.terminate()
@@ -138,6 +159,10 @@ def scenario(
         ratio=result["rate"] / limit,
     )
     return result
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def child(args) -> None:
@@ -226,7 +251,18 @@ def main() -> None:
         default="0,0,0",
         help="percent of subscribers paused, silent, in forum topics (e.g. 10,20,10)",
     )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="rounds of the scenarios; each run is printed, then the medians"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="run each broadcast child under py-spy; collapsed stacks go to DIR/<scenario>.txt",
+    )
     args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     mix = tuple(int(p) for p in args.mix.split(","))
     if len(mix) != 3 or not all(0 <= p <= 100 for p in mix) or mix[0] + mix[1] > 100:
         raise SystemExit(
@@ -245,16 +281,31 @@ def main() -> None:
         f"{'429s':>6}{'dups':>6}{'misses':>8}{'peak RSS MB':>13}{'CPU s/1k':>10}"
     ) + (f"{'paused sent':>13}" if any(mix) else "")
     print(header, flush=True)
-    results = []
-    for name, n, paid in runs:
-        r = scenario(name, n, paid, args.database_url, mix)
-        results.append(r)
-        print(
-            f"{r['name']:<18}{r['subscribers']:>12,}{r['wall']:>9.1f}{r['rate']:>9.1f}{r['ratio']:>9.1%}"
+
+    def row(r: dict, name: str | None = None) -> str:
+        return (
+            f"{name or r['name']:<18}{r['subscribers']:>12,}{r['wall']:>9.1f}{r['rate']:>9.1f}"
+            f"{r['ratio']:>9.1%}"
             f"{r['too_many_requests']:>6}{r['duplicates']:>6}{r['misses']:>8}{r['peak_rss_mb']:>13.1f}"
-            f"{r['cpu_per_1000']:>10.2f}" + (f"{r['paused_sent']:>13}" if any(mix) else ""),
-            flush=True,
+            f"{r['cpu_per_1000']:>10.2f}" + (f"{r['paused_sent']:>13}" if any(mix) else "")
         )
+
+    results = []
+    rounds: dict[str, list[dict]] = {}
+    for _ in range(args.runs):
+        for name, n, paid in runs:
+            r = scenario(name, n, paid, args.database_url, mix, args.profile)
+            results.append(r)
+            rounds.setdefault(name, []).append(r)
+            print(row(r), flush=True)
+    if args.runs > 1:
+        print(f"medians of {args.runs} runs:")
+        for name, rs in rounds.items():
+            median = {
+                key: statistics.median(r[key] for r in rs) if _number(rs[0][key]) else rs[0][key]
+                for key in rs[0]
+            }
+            print(row(median, name), flush=True)
     memory = [r for r in results if r["name"].startswith("memory")]
     if len(memory) >= 2:
         small, big = memory[0], memory[-1]

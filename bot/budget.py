@@ -31,13 +31,7 @@ from typing import Any, Protocol
 
 import redis.asyncio
 
-from bot.limits import (
-    BROADCAST_BURST_SHARE,
-    BROADCAST_MARGIN,
-    PAID_BROADCAST_MARGIN,
-    TELEGRAM,
-    LimitSettings,
-)
+from bot.limits import LimitSettings, broadcast_burst, broadcast_rate
 from bot.throttle import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -68,13 +62,11 @@ class Shape:
 
     @classmethod
     def for_limits(cls, limits: LimitSettings, paid: bool = False) -> Shape:
-        rate = (
-            TELEGRAM.paid_bot_wide * PAID_BROADCAST_MARGIN if paid else TELEGRAM.bot_wide * BROADCAST_MARGIN
-        )
+        rate = broadcast_rate(paid)
         return cls(
             rate=rate,
             # The broadcast's small burst (bot/limits.py) above the replies' reserve.
-            burst=max(1.25, rate * BROADCAST_BURST_SHARE) + REPLY_RESERVE,
+            burst=broadcast_burst(rate) + REPLY_RESERVE,
             reserve=REPLY_RESERVE,
             reply_rate=min(limits.reply_rate, rate),
             reply_burst=limits.reply_burst,

@@ -2,8 +2,9 @@
 
 `TELEGRAM` is the one table of what Telegram allows a bot; every user of a limit takes it from
 there with its own margin, named beside it: the replies (`REPLY_MARGIN`, in `LimitSettings`),
-the daily broadcast (`BROADCAST_MARGIN`, `PAID_BROADCAST_MARGIN`, `BROADCAST_BURST_SHARE`, used
-by bot/delivery/broadcast.py), message lengths (bot/messages.py).
+the daily broadcast (`broadcast_rate` and `broadcast_burst`, from `BROADCAST_MARGIN`,
+`PAID_BROADCAST_MARGIN`, `BROADCAST_BURST_SHARE` and `BROADCAST_MIN_BURST`, used by
+bot/delivery/broadcast.py and bot/budget.py), message lengths (bot/messages.py).
 
 Two guards keep the replies in their share (bot/replies.py, on bot/throttle.py's token buckets):
 
@@ -51,13 +52,33 @@ TELEGRAM = TelegramLimits()
 # Replies keep 10% under the per-chat limits, so a reply our bucket lets through is never one
 # Telegram's bucket (started a little later) refuses.
 REPLY_MARGIN = 0.9
-# The broadcast paces just under the bot-wide limit. Its pacer holds a small burst (4% of the
-# rate, at least 1.25 messages) so that a wake-up that comes late on a busy loop is made up for,
-# not lost; the margin keeps rate x 1 s + burst within the limit: 29.7 + 1.25 = 30.95 (30 whole
-# messages) on the free tier, 960 + 38.4 = 998.4 with paid broadcasts.
-BROADCAST_MARGIN = 0.99
-PAID_BROADCAST_MARGIN = 0.96
-BROADCAST_BURST_SHARE = 0.04
+# The broadcast paces just under the bot-wide limit, and these are the numbers it uses (the
+# pacer's bot-wide bucket, bot/delivery/broadcast.py; the shared budget, bot/budget.py; the
+# figures in docs/delivery.md "Rate" come from here). The one rule: rate x 1 s + burst stays
+# under the limit + 1, so no window of one second can hold more whole messages than Telegram
+# allows (the emulator's buckets, like Telegram's, start full and refill at the limit, so this
+# is the stricter of the two readings):
+#   free:  0.995 x 30/s   = 29.85/s, burst 1.1 (the least):  29.85 + 1.1 = 30.95 -> 30 messages;
+#   paid:  0.99 x 1000/s  = 990/s,   burst 1% = 9.9:         990 + 9.9  = 999.9 -> 999 messages.
+# The burst is what makes up for a wake-up that comes late on a busy loop (a token not taken on
+# time is lost once the bucket is full): 9.9 tokens are 10 ms at 990/s; at 30/s the rule leaves
+# 0.1 token, 3 ms. A broadcast's start-up and its last answers also cost it a little of the
+# rate (its figure is sent / wall time), which is why the margins are as thin as the rule lets
+# them be: 96% with a 4% burst could never reach 97% of 1000/s.
+BROADCAST_MARGIN = 0.995
+PAID_BROADCAST_MARGIN = 0.99
+BROADCAST_BURST_SHARE = 0.01
+BROADCAST_MIN_BURST = 1.1
+
+
+def broadcast_rate(paid: bool) -> float:
+    """The broadcast's default pace, messages a second (replies included when they share it)."""
+    return TELEGRAM.paid_bot_wide * PAID_BROADCAST_MARGIN if paid else TELEGRAM.bot_wide * BROADCAST_MARGIN
+
+
+def broadcast_burst(rate: float) -> float:
+    """The burst of the broadcast's bot-wide bucket at `rate` (see the rule above)."""
+    return max(BROADCAST_MIN_BURST, rate * BROADCAST_BURST_SHARE)
 
 
 @dataclass(frozen=True)

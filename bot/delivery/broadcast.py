@@ -18,12 +18,14 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import json
 import logging
 import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import httpx
 from telegram import Bot
@@ -55,13 +57,7 @@ from bot.delivery.ledger import (
 )
 from bot.delivery.subscribers import NO_TOPIC, TOPIC_CLOSED
 from bot.i18n import translator
-from bot.limits import (
-    BROADCAST_BURST_SHARE,
-    BROADCAST_MARGIN,
-    PAID_BROADCAST_MARGIN,
-    TELEGRAM,
-    retry_after_seconds,
-)
+from bot.limits import TELEGRAM, broadcast_burst, broadcast_rate, retry_after_seconds
 from bot.messages import QuoteMessage, heading, quote_message
 from bot.supervise import Supervisor
 from bot.throttle import TokenBucket
@@ -100,7 +96,7 @@ def maybe_delivered(exc: NetworkError) -> bool:
 class Pacing:
     """How fast to send and how hard to retry."""
 
-    rate: float = TELEGRAM.bot_wide * BROADCAST_MARGIN
+    rate: float = broadcast_rate(paid=False)
     paid: bool = False
     concurrency: int = 32
     max_attempts: int = 5  # for 5xx and connection failures
@@ -114,11 +110,7 @@ class Pacing:
 
     @classmethod
     def for_settings(cls, paid: bool, **changes) -> Pacing:
-        defaults = (
-            {"rate": TELEGRAM.paid_bot_wide * PAID_BROADCAST_MARGIN, "paid": True, "concurrency": 128}
-            if paid
-            else {}
-        )
+        defaults = {"rate": broadcast_rate(paid=True), "paid": True, "concurrency": 128} if paid else {}
         return cls(**(defaults | changes))
 
     @property
@@ -170,6 +162,31 @@ def delivery_message(store: Store, quote_id: str, day: dt.date, language: str | 
     return quote_message(quote, source, cites, heading(day, words), words)
 
 
+def message_form(message: QuoteMessage) -> bytes:
+    """The day's message as sendMessage form fields, encoded once for every chat it goes to.
+
+    The fields and their encoding are what `Bot.send_message` sends for the same arguments (PTB's
+    RequestParameter: strings as they are, objects as JSON); tests/bot/delivery pins that.
+    """
+    fields = {"text": message.html, "parse_mode": ParseMode.HTML.value}
+    if message.markup is not None:
+        fields["reply_markup"] = json.dumps(message.markup.to_dict())
+    return urlencode(fields).encode()
+
+
+def chat_form(chat_id: int, thread_id: int, silent: bool, paid: bool) -> bytes:
+    """The per-send sendMessage fields: the chat, its forum topic, silence, the paid flag (with a
+    trailing `&`, to go before `message_form`)."""
+    form = b"chat_id=%d&" % chat_id
+    if thread_id:
+        form += b"message_thread_id=%d&" % thread_id
+    if silent:
+        form += b"disable_notification=true&"
+    if paid:
+        form += b"allow_paid_broadcast=true&"
+    return form
+
+
 class Pacer:
     """Telegram's limits: one bucket for the bot, one per chat that is being written to."""
 
@@ -177,7 +194,7 @@ class Pacer:
         self.pacing = pacing
         self.clock = clock
         # A small burst makes up for late wake-ups and stays within the limit (see bot/limits.py).
-        self.bucket = TokenBucket(pacing.rate, max(1.25, pacing.rate * BROADCAST_BURST_SHARE), clock)
+        self.bucket = TokenBucket(pacing.rate, broadcast_burst(pacing.rate), clock)
         self._chats: dict[int, TokenBucket] = {}
 
     async def take(self) -> None:
@@ -267,6 +284,13 @@ class Broadcast:
         self.left: list[Outcome] = []  # outcomes the journal could not write (database down)
         self._error: BaseException | None = None
         self._messages: dict[tuple[str, dt.date, str | None], QuoteMessage] = {}
+        # The lean send (KeepAliveRequest.post_form) where the bot has the keep-alive layer: the
+        # broadcast's one per-message call, kept by hand because `Bot.send_message` spends most
+        # of a send's CPU building the request and parsing the whole answer into a `Message`,
+        # of which the ledger keeps one number. Any other network layer: `Bot.send_message`.
+        request = getattr(bot, "request", None)
+        self._lean = request if isinstance(request, KeepAliveRequest) else None
+        self._forms: dict[tuple[str, dt.date, str | None], bytes] = {}  # as _messages, encoded
         self._stopping = False
         self._stop_requested = False
         self._in_flight: dict[asyncio.Task, str] = {}  # task -> "unsent" | "in_flight"
@@ -491,16 +515,9 @@ class Broadcast:
                             disable_notification=True if row.silent else None,
                             allow_paid_broadcast=True if self.pacing.paid else None,
                         )
+                        message_id = sent.message_id
                     else:
-                        sent = await self.bot.send_message(
-                            chat_id,
-                            message.html,
-                            parse_mode=ParseMode.HTML,
-                            reply_markup=message.markup,
-                            message_thread_id=thread or None,
-                            disable_notification=True if row.silent else None,
-                            allow_paid_broadcast=True if self.pacing.paid else None,
-                        )
+                        message_id = await self._send_text(row, chat_id, message)
                 except RetryAfter as exc:
                     self._in_flight[task] = "unsent"
                     if await self._wait_out_429(exc, tries, day, chat_id, journal, pacer, thread):
@@ -537,13 +554,34 @@ class Broadcast:
                 except TelegramError as exc:
                     self._record_final(journal, day, chat_id, FAILED, error=_described(exc), thread_id=thread)
                 else:
-                    self._record_final(
-                        journal, day, chat_id, SENT, message_id=sent.message_id, thread_id=thread
-                    )
+                    self._record_final(journal, day, chat_id, SENT, message_id=message_id, thread_id=thread)
                 return
         except asyncio.CancelledError:
             self._interrupted(task, journal, day, chat_id, thread)
             raise
+
+    async def _send_text(self, row: Due, chat_id: int, message: QuoteMessage) -> int:
+        """Send the day's message as text to `chat_id` (the row's chat, or the one it moved to) and
+        the row's forum topic; return the message id."""
+        thread, silent = row.thread_id, row.silent
+        if self._lean is not None:
+            key = (row.quote_id, row.date, row.language)
+            form = self._forms.get(key)
+            if form is None:
+                form = self._forms[key] = message_form(message)
+            body = chat_form(chat_id, thread, silent, self.pacing.paid) + form
+            result = await self._lean.post_form(f"{self.bot.base_url}/sendMessage", body)
+            return int(result["message_id"])
+        sent = await self.bot.send_message(
+            chat_id,
+            message.html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=message.markup,
+            message_thread_id=thread or None,
+            disable_notification=True if silent else None,
+            allow_paid_broadcast=True if self.pacing.paid else None,
+        )
+        return sent.message_id
 
     def _record_final(
         self,

@@ -3,6 +3,10 @@
 While one batch of claims and outcomes is being written (in the ledger's thread), the next one
 gathers, so a broadcast costs one commit per batch, not one per message. A claim is the
 commit *before* a request (the row is `sending`); an outcome is written after the answer.
+Outcomes alone wait up to OUTCOME_WAIT for the next claim and go in its commit: at the free
+tier's 30/s a batch holds one message, and a commit of its own for each answer doubled the
+ledger's work (a crash in that wait leaves the row `sending`, so it becomes `uncertain`, as a
+crash just before its commit would).
 
 When the database fails, the failure goes to the journal's `Supervisor` (logged once with its
 cause), the claims of that batch fail (their rows are handed back to `pending` in a later
@@ -32,6 +36,8 @@ log = logging.getLogger("bot.delivery.broadcast")
 
 Clock = Callable[[], dt.datetime]  # the time the ledger records (the broadcast's clock)
 
+OUTCOME_WAIT = 0.25  # seconds outcomes wait for a claim to share its commit
+
 
 class Journal:
     """Group commit for the ledger: claims wait for their commit, outcomes just queue."""
@@ -55,6 +61,7 @@ class Journal:
         self._claims: list[tuple[Key, asyncio.Future]] = []
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()  # a claim or a flush: outcomes wait no longer
         self._task: asyncio.Task | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -70,6 +77,7 @@ class Journal:
         entry = ((day, chat_id, thread_id), future)
         self._claims.append(entry)
         self._wake.set()
+        self._hurry.set()
         try:
             return await future
         except asyncio.CancelledError:
@@ -92,6 +100,7 @@ class Journal:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             self._wake.set()
+            self._hurry.set()
             await asyncio.sleep(0.005)
         return True
 
@@ -118,6 +127,11 @@ class Journal:
             self._wake.clear()
             if not (self._claims or self._outcomes):
                 continue
+            if not self._claims and not self._hurry.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(OUTCOME_WAIT):
+                        await self._hurry.wait()
+            self._hurry.clear()
             claims, self._claims = self._claims, []
             outcomes, self._outcomes = self._outcomes, []
             self._writing = outcomes

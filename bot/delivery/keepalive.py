@@ -9,13 +9,20 @@ reach. Requests that carry files are passed to an HTTPXRequest.
 Failures say whether the request can have reached the server (see `maybe_delivered` in
 bot/delivery/broadcast.py): `NotSent` (no connection) is safe to retry; `AnswerLost` (written, then no
 complete answer) is not.
+
+`post_form` is the broadcast's lean send: a body the caller encoded (the day's message once,
+the chat's fields per send) goes through PTB's own `BaseRequest.post`, so the answer is read and
+its errors raised (RetryAfter, Forbidden, ChatMigrated, BadRequest, NetworkError, TimedOut)
+exactly as for `Bot.send_message`, without PTB building the request or a `Message` per send.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from telegram.error import NetworkError, TimedOut
@@ -30,6 +37,31 @@ class NotSent(Exception):
 
 class AnswerLost(Exception):
     """The request was written, but no complete answer came back."""
+
+
+class PreparedForm:
+    """A request's form body (application/x-www-form-urlencoded), encoded by the caller.
+
+    It stands where PTB's `RequestData` goes (`BaseRequest.post` only hands it to `do_request`,
+    and this class's `do_request` is the one that reads it): PTB's `RequestData` is built from
+    `RequestParameter`s, which are not public API, and encodes every parameter again per request.
+    """
+
+    __slots__ = ("body",)
+    contains_files = False
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+
+@functools.lru_cache(maxsize=64)
+def _target(url: str) -> tuple[str, str, int, str, str]:
+    """(scheme, host, port, path, netloc) of a request URL (a bot has a handful of them)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, host, port, path, parts.netloc
 
 
 def _pick(value, default: float | None) -> float | None:
@@ -56,6 +88,16 @@ class KeepAliveRequest(BaseRequest):
     @property
     def read_timeout(self) -> float | None:
         return self._read_timeout
+
+    async def post_form(self, url: str, body: bytes) -> dict[str, Any]:
+        """POST a form body encoded by the caller; return the answer's `result` (a dict).
+
+        PTB's `post` reads the answer and raises its errors; only the encoding is the caller's.
+        """
+        result = await self.post(url, cast(RequestData, PreparedForm(body)))
+        if not isinstance(result, dict):
+            raise NetworkError(f"unexpected result {result!r}")
+        return result
 
     async def initialize(self) -> None:
         self._slots = asyncio.Semaphore(self.pool_size)
@@ -93,25 +135,30 @@ class KeepAliveRequest(BaseRequest):
         if self._slots is None:
             await self.initialize()
         assert self._slots is not None, "initialize() makes it"
-        parts = urlsplit(url)
-        host = parts.hostname or "localhost"
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        body = request_data.url_encoded_parameters().encode() if request_data is not None else b""
+        scheme, host, port, path, netloc = _target(url)
+        if isinstance(request_data, PreparedForm):
+            body = request_data.body
+        else:
+            body = request_data.url_encoded_parameters().encode() if request_data is not None else b""
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUser-Agent: {self.USER_AGENT}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: {self.USER_AGENT}\r\n"
             f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         payload = head.encode() + body
         read_for = _pick(read_timeout, self._read_timeout)
         async with self._slots:
             reader, writer = await self._connection(
-                parts.scheme, host, port, _pick(connect_timeout, self._connect_timeout)
+                scheme, host, port, _pick(connect_timeout, self._connect_timeout)
             )
             try:
                 writer.write(payload)
-                await asyncio.wait_for(writer.drain(), _pick(write_timeout, self._write_timeout))
-                status, answer, keep = await asyncio.wait_for(self._read(reader), read_for)
+                # (asyncio.timeout, not wait_for: no task of its own per await; a request that
+                # fits the socket's buffer, as nearly all do, has nothing to drain)
+                if writer.transport.get_write_buffer_size():
+                    async with asyncio.timeout(_pick(write_timeout, self._write_timeout)):
+                        await writer.drain()
+                async with asyncio.timeout(read_for):
+                    status, answer, keep = await self._read(reader)
             except TimeoutError as exc:
                 self._discard(writer)
                 raise TimedOut(f"no answer within {read_for}s") from AnswerLost(str(exc))

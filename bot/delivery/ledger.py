@@ -28,6 +28,7 @@ outcome carries the epoch of its claim and is written only over a row still clai
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -132,6 +133,45 @@ def _insert(dialect: str, table: sa.Table):
 
 def _is(column, value):
     return column.is_(None) if value is None else column == value
+
+
+@functools.cache
+def _claim_statement(dialect: str, fenced: bool) -> sa.Update:
+    """The claim of a date's rows of one forum topic (0: none), built once: at the free tier's
+    30/s every message is a claim of its own, and building the statement cost as much as running it.
+
+    Parameters: c_date, c_chats (the chat ids), c_thread, c_now, c_epoch (the claimer's, or None),
+    and with `fenced` c_leader (the same epoch, checked in the statement).
+    """
+    # status through a function: the planner then probes the primary key per chat id instead of
+    # walking every pending row of the date (index on (date, status)), which made each claim
+    # O(pending rows) on SQLite.
+    where = [
+        _d.c.date == sa.bindparam("c_date"),
+        _d.c.chat_id.in_(sa.bindparam("c_chats", expanding=True)),
+        _d.c.thread_id == sa.bindparam("c_thread"),
+        sa.func.lower(_d.c.status) == PENDING,
+    ]
+    if fenced:
+        # The fence, in the claim's own statement: moved only while the claimer's epoch leads
+        # (Ledger.fence_clause, with the epoch bound).
+        check = sa.select(_lead.c.epoch).where(
+            _lead.c.name == LEADERSHIP, _lead.c.epoch == sa.bindparam("c_leader")
+        )
+        if dialect == "postgresql":
+            check = check.with_for_update(read=True)
+        where.append(check.exists())
+    return (
+        _d.update()
+        .where(*where)
+        .values(
+            status=SENDING,
+            attempts=_d.c.attempts + 1,
+            updated_at=sa.bindparam("c_now"),
+            epoch=sa.bindparam("c_epoch"),
+        )
+        .returning(_d.c.chat_id)
+    )
 
 
 class Ledger:
@@ -428,25 +468,10 @@ class Ledger:
             by_day: dict[tuple[dt.date, int], list[int]] = {}
             for day, chat_id, thread_id in given:
                 by_day.setdefault((day, thread_id), []).append(chat_id)
+            claim = _claim_statement(conn.dialect.name, fenced=epoch is not None)
             for (day, thread_id), chat_ids in by_day.items():
-                # status through a function: the planner then probes the primary key per
-                # chat id instead of walking every pending row of the date (index on
-                # (date, status)), which made each claim O(pending rows) on SQLite.
-                where = [
-                    _d.c.date == day,
-                    _d.c.chat_id.in_(chat_ids),
-                    _d.c.thread_id == thread_id,
-                    sa.func.lower(_d.c.status) == PENDING,
-                ]
-                if epoch is not None:
-                    # The fence, in the claim's own statement: moved only while `epoch` leads.
-                    where.append(self.fence_clause(conn, epoch))
-                moved = conn.scalars(
-                    _d.update()
-                    .where(*where)
-                    .values(status=SENDING, attempts=_d.c.attempts + 1, updated_at=now, epoch=epoch)
-                    .returning(_d.c.chat_id)
-                )
+                values = {"c_date": day, "c_chats": chat_ids, "c_thread": thread_id, "c_now": now}
+                moved = conn.scalars(claim, values | {"c_epoch": epoch, "c_leader": epoch})
                 claimed.update(given[(day, chat_id, thread_id)] for chat_id in moved)
             if epoch is not None and claims:
                 current = conn.scalar(sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP))
