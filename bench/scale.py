@@ -1,7 +1,7 @@
 """Flat cost as the corpus grows: every path at 1,000 and at 1,000,000 quotes, side by side.
 
     python bench/scale.py [--sizes 1000,1000000] [--rounds 3] [--seconds 5] [--connections 64]
-                          [--dir /tmp/qotd-scale] [--code PATH]
+                          [--dir /tmp/qotd-scale] [--code PATH] [--only store,startup,pages,sitemap]
 
 Builds one SQLite database per size through the store (its migrations, the corpus loader, bulk
 inserts into its schema's tables, the picks through Store.pick_for): `n` quotes in sources of
@@ -13,7 +13,14 @@ is reused. Then, in alternating rounds (every size once a round):
   (median milliseconds of repeated calls);
 - `qotd serve` on that database, started fresh each round: start-up to the first 200 of `/`
   (seconds), then wrk with 64 connections on /atom.xml, /q/<id>, /sources/<id> (a source with
-  11 quotes) and / (requests per second), and the size of /.
+  11 quotes) and / (requests per second), and the size of /;
+- the sitemaps: the first answer of /sitemap.xml (milliseconds: where the index's runs are
+  read), then of the middle sitemap of quotes it lists (the one render of its slice), then
+  wrk on both (the sitemap gzipped, as crawlers take it). Code whose /sitemap.xml is one file
+  of every URL (the before build) has its first answer measured alone.
+
+--only picks among those groups (store, startup, pages, sitemap; start-up is measured whenever
+the service is started), so that a run can measure one thing in a short time.
 
 Prints each path's figure at every size, the cost ratio of the largest size to the smallest
 (time ÷ time, or rate ÷ rate inverted: above 1 means slower at scale) and ends with
@@ -35,8 +42,10 @@ import statistics
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -221,8 +230,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def wrk(url: str, seconds: int, connections: int) -> float:
+def wrk(url: str, seconds: int, connections: int, gzip: bool = False) -> float:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", url]
+    if gzip:
+        command[1:1] = ["-H", "Accept-Encoding: gzip"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     found = re.search(r"Requests/sec:\s+([\d.]+)", output)
     return float(found.group(1)) if found else 0.0
@@ -242,6 +253,35 @@ def sample_ids(path: Path) -> tuple[str, str]:
         store.close()
 
 
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def first_answer(url: str) -> tuple[float, bytes]:
+    """Milliseconds to a 200 of `url` (its first request: the render) and the body."""
+    began = time.perf_counter()
+    response = httpx.get(url, timeout=120)
+    response.raise_for_status()
+    return (time.perf_counter() - began) * 1000, response.content
+
+
+def sitemaps(url: str, seconds: int, connections: int) -> dict[str, float]:
+    """The sitemap index and the middle sitemap of quotes it lists: first answers, then wrk."""
+    took, body = first_answer(url + "/sitemap.xml")
+    figures = {"/sitemap.xml, first answer (ms)": took}
+    root = ET.fromstring(body)
+    if root.tag != f"{SITEMAP}sitemapindex":
+        return figures  # one sitemap of every URL: served again, it is the same bytes
+    parts = [loc.text or "" for loc in root.iter(f"{SITEMAP}loc") if "/sitemap-quotes-" in (loc.text or "")]
+    part = urlsplit(parts[len(parts) // 2]).path
+    figures["a sitemap of quotes, first answer (ms)"] = first_answer(url + part)[0]
+    figures["/sitemap.xml (req/s)"] = wrk(url + "/sitemap.xml", seconds, connections)
+    figures["a sitemap of quotes, gzip (req/s)"] = wrk(url + part, seconds, connections, gzip=True)
+    return figures
+
+
+GROUPS = ("store", "startup", "pages", "sitemap")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,1000000")
@@ -250,7 +290,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/qotd-scale"))
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
+    parser.add_argument("--only", default=",".join(GROUPS), help=f"what to measure, of {','.join(GROUPS)}")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if not only <= set(GROUPS):
+        parser.error(f"--only takes {', '.join(GROUPS)}, not {', '.join(sorted(only - set(GROUPS)))}")
     sizes = [int(s) for s in args.sizes.split(",")]
     folder = args.dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -266,21 +310,29 @@ def main() -> int:
     for round_ in range(args.rounds):
         for n in sizes if round_ % 2 == 0 else reversed(sizes):
             load = Path("/proc/loadavg").read_text().split()[:3]
-            for name, value in in_process(paths[n]).items():
-                note(name, n, value)
+            if "store" in only:
+                for name, value in in_process(paths[n]).items():
+                    note(name, n, value)
+            if only == {"store"}:
+                print(f"round {round_ + 1}, {n:,} quotes done; load average {' '.join(load)}", flush=True)
+                continue
             process, url, startup = serve(paths[n], folder)
             try:
                 note("start-up to the first 200 (s)", n, startup)
-                note("/ page size (bytes)", n, len(httpx.get(url + "/").content))
-                quote_id, source_id = samples[n]
-                for name, path in [
-                    ("/atom.xml (req/s)", "/atom.xml"),
-                    ("/q/<id> (req/s)", f"/q/{quote_id}"),
-                    ("/ (req/s)", "/"),
-                    # Last: where a request reads every quote, its backlog outlives the run.
-                    ("/sources/<id>, 11 quotes (req/s)", f"/sources/{source_id}"),
-                ]:
-                    note(name, n, wrk(url + path, args.seconds, args.connections))
+                if "sitemap" in only:  # first: its first answers are renders, before wrk's load
+                    for name, value in sitemaps(url, args.seconds, args.connections).items():
+                        note(name, n, value)
+                if "pages" in only:
+                    note("/ page size (bytes)", n, len(httpx.get(url + "/").content))
+                    quote_id, source_id = samples[n]
+                    for name, path in [
+                        ("/atom.xml (req/s)", "/atom.xml"),
+                        ("/q/<id> (req/s)", f"/q/{quote_id}"),
+                        ("/ (req/s)", "/"),
+                        # Last: where a request reads every quote, its backlog outlives the run.
+                        ("/sources/<id>, 11 quotes (req/s)", f"/sources/{source_id}"),
+                    ]:
+                        note(name, n, wrk(url + path, args.seconds, args.connections))
             finally:
                 stop(process)
             print(f"round {round_ + 1}, {n:,} quotes done; load average {' '.join(load)}", flush=True)
@@ -290,6 +342,8 @@ def main() -> int:
     print(f"{'path':40}" + "".join(f"{n:>16,}" for n in sizes) + f"{'ratio':>10}")
     worst = ("", 0.0)
     for name, by_size in figures.items():
+        if set(by_size) != set(sizes):
+            continue  # measured at some sizes only
         medians = {n: statistics.median(by_size[n]) for n in sizes}
         rate = "req/s" in name
         if rate:

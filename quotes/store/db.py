@@ -348,6 +348,44 @@ class Store:
             for row in result:
                 yield quote_from_row(row)
 
+    def id_runs(self, table: str, size: int) -> list[str]:
+        """Return the first id of each run of `size` ids of `table` ("quotes", hidden ones
+        counted, or "sources"), in id order: where each page of a paged listing starts.
+
+        One step per run down the primary key's index (reading the ids alone, no row): a page
+        then reads only its own run (`quote_ids`, `source_ids`).
+        """
+        column = {"quotes": t.quotes.c.id, "sources": t.sources.c.id}[table]
+        starts: list[str] = []
+        with self.read() as conn:
+            start = conn.scalar(sa.select(sa.func.min(column)))
+            while start is not None:
+                starts.append(start)
+                start = conn.scalar(
+                    sa.select(column).where(column >= start).order_by(column).limit(1).offset(size)
+                )
+        return starts
+
+    def quote_ids(self, first: str, before: str | None = None) -> list[str]:
+        """Return the ids of the visible quotes from `first` up to `before` (excluded; None: to
+        the end), in id order: a range of the primary key."""
+        column = t.quotes.c.id
+        query = sa.select(column).where(column >= first, t.quotes.c.hidden.is_(False))
+        if before is not None:
+            query = query.where(column < before)
+        with self.read() as conn:
+            return list(conn.scalars(query.order_by(column)))
+
+    def source_ids(self, first: str, before: str | None = None) -> list[str]:
+        """Return the ids of the sources from `first` up to `before` (excluded; None: to the
+        end), in id order: a range of the primary key."""
+        column = t.sources.c.id
+        query = sa.select(column).where(column >= first)
+        if before is not None:
+            query = query.where(column < before)
+        with self.read() as conn:
+            return list(conn.scalars(query.order_by(column)))
+
     def unused_id(self, table: str, prefix: str) -> str:
         """Return `prefix` and 8 random hex digits that no row of `table` ("quotes", "sources") has."""
         column = {"quotes": t.quotes.c.id, "sources": t.sources.c.id}[table]
