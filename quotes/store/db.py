@@ -14,13 +14,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 import quotes.store.migrations
 from quotes.corpus import Corpus
@@ -43,6 +39,12 @@ from quotes.store.rows import (
 )
 from quotes.transfer import quote_record
 from quotes.verification import as_read
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic's own table of the schema's revision (not part of the schema's metadata).
+_ALEMBIC_VERSION = sa.table("alembic_version", sa.column("version_num", sa.String))
 
 # A curated quote's columns that are the corpus file's alone, whatever an admin did.
 CORPUS_OWN = ("text", "speaker", "source_id", "cites_id", "paragraph", "char_offset")
@@ -133,27 +135,35 @@ class Store:
     # --- schema ----------------------------------------------------------------------------
 
     def _alembic(self) -> Config:
+        # Alembic (a tenth of a start-up's imports) only when there is a migration to run.
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(Path(quotes.store.migrations.__file__).parent))
         return config
 
     def schema_revision(self) -> str | None:
+        """The revision in alembic_version (None: no schema yet), read as alembic reads it."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not sa.inspect(conn).has_table(_ALEMBIC_VERSION.name):
+                return None
+            return conn.scalar(sa.select(_ALEMBIC_VERSION.c.version_num))
 
     def head_revision(self) -> str:
-        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
-        assert head is not None  # None only for a script folder without migrations; ours ships them
-        return head
+        return quotes.store.migrations.head()
 
     def upgrade(self) -> tuple[str | None, str]:
         """Apply every pending migration; return the revisions before and after."""
-        before = self.schema_revision()
+        before, head = self.schema_revision(), self.head_revision()
+        if before == head:
+            return before, head  # nothing to run: alembic is not even loaded
+        from alembic import command  # see _alembic
+
         config = self._alembic()
         with self.write() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-        return before, self.head_revision()
+        return before, head
 
     def check_schema(self) -> None:
         current, head = self.schema_revision(), self.head_revision()
