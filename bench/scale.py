@@ -2,6 +2,7 @@
 
     python bench/scale.py [--sizes 1000,1000000] [--rounds 3] [--seconds 5] [--connections 64]
                           [--dir /tmp/qotd-scale] [--code PATH] [--only store,startup,pages,sitemap]
+                          [--bytecode cached|none]
 
 Builds one SQLite database per size through the store (its migrations, the corpus loader, bulk
 inserts into its schema's tables, the picks through Store.pick_for): `n` quotes in sources of
@@ -18,6 +19,11 @@ is reused. Then, in alternating rounds (every size once a round):
   read), then of the middle sitemap of quotes it lists (the one render of its slice), then
   wrk on both (the sitemap gzipped, as crawlers take it). Code whose /sitemap.xml is one file
   of every URL (the before build) has its first answer measured alone.
+
+`qotd serve` runs with its compiled modules kept between starts (--bytecode cached, in --dir
+under pycache/, outside the checkouts; one start before the rounds, not measured, compiles
+them), as an installed service has them (pip compiles what it installs); --bytecode none
+compiles the checkout's modules at every start instead (PYTHONDONTWRITEBYTECODE=1).
 
 --only picks among those groups (store, startup, pages, sitemap; start-up is measured whenever
 the service is started), so that a run can measure one thing in a short time.
@@ -207,10 +213,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(path: Path, folder: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    """Start `qotd serve` on the database; return it, its URL and the seconds to the first 200."""
+def serve(path: Path, folder: Path, bytecode: str = "cached") -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start `qotd serve` on the database; return it, its URL and the seconds to the first 200.
+
+    bytecode "cached": Python's compiled modules are kept (in --dir, outside the checkouts), as
+    an installed service has them; "none": every start compiles the checkout's modules again.
+    """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "PUBLIC_URL")}
+    dropped = ("BOT_TOKEN", "PUBLIC_URL", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    if bytecode == "cached":
+        env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     env |= {
         "DATABASE_URL": f"sqlite:///{path}",
         "DATA_DIR": str(folder / "data"),
@@ -312,6 +327,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/qotd-scale"))
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
+    parser.add_argument(
+        "--bytecode",
+        choices=("cached", "none"),
+        default="cached",
+        help="cached (default): compiled modules kept between starts; none: compiled at each start",
+    )
     parser.add_argument("--only", default=",".join(GROUPS), help=f"what to measure, of {','.join(GROUPS)}")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -324,6 +345,9 @@ def main() -> int:
     print(f"code: {CODE} ({subprocess.run(git, capture_output=True, text=True).stdout.strip()})")
     paths = {n: database(folder, n) for n in sizes}
     samples = {n: sample_ids(paths[n]) for n in sizes}
+    print(f"bytecode: {args.bytecode}", flush=True)
+    if args.bytecode == "cached" and only != {"store"}:
+        stop(serve(paths[sizes[0]], folder)[0])  # not measured: it compiles what the others find
     figures: dict[str, dict[int, list[float]]] = {}
 
     def note(name: str, n: int, value: float) -> None:
@@ -338,7 +362,7 @@ def main() -> int:
             if only == {"store"}:
                 print(f"round {round_ + 1}, {n:,} quotes done; load average {' '.join(load)}", flush=True)
                 continue
-            process, url, startup = serve(paths[n], folder)
+            process, url, startup = serve(paths[n], folder, args.bytecode)
             try:
                 note("start-up to the first 200 (s)", n, startup)
                 if "sitemap" in only:  # first: its first answers are renders, before wrk's load
