@@ -22,7 +22,7 @@ from qotd.settings import Settings
 FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 
 # Loggers whose INFO lines are per request or per run: below INFO they go.
-CHATTY = ("httpx", "httpcore", "apscheduler", "alembic.runtime.migration")
+CHATTY = ("httpx", "httpcore", "apscheduler", "alembic.runtime")  # its migrations, its plugins
 
 # A secret shorter than this is not replaced (it would replace ordinary letters everywhere).
 MIN_SECRET = 4

@@ -380,11 +380,13 @@ class Store:
         """Return the ids of the visible quotes from `first` up to `before` (excluded; None: to
         the end), in id order: a range of the primary key."""
         column = t.quotes.c.id
-        query = sa.select(column).where(column >= first, t.quotes.c.hidden.is_(False))
+        # Hidden ones are left out here, not in the WHERE: given `hidden = false`, SQLite would
+        # read ix_quotes_selection's million entries and sort them rather than this range.
+        query = sa.select(column, t.quotes.c.hidden).where(column >= first)
         if before is not None:
             query = query.where(column < before)
         with self.read() as conn:
-            return list(conn.scalars(query.order_by(column)))
+            return [row.id for row in conn.execute(query.order_by(column)) if not row.hidden]
 
     def source_ids(self, first: str, before: str | None = None) -> list[str]:
         """Return the ids of the sources from `first` up to `before` (excluded; None: to the
