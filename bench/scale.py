@@ -1,7 +1,8 @@
 """Flat cost as the corpus grows: every path at 1,000 and at 1,000,000 quotes, side by side.
 
     python bench/scale.py [--sizes 1000,1000000] [--rounds 3] [--seconds 5] [--connections 64]
-                          [--dir /tmp/qotd-scale] [--code PATH]
+                          [--dir /tmp/qotd-scale] [--code PATH] [--only store,startup,pages,sitemap]
+                          [--bytecode cached|none]
 
 Builds one SQLite database per size through the store (its migrations, the corpus loader, bulk
 inserts into its schema's tables, the picks through Store.pick_for): `n` quotes in sources of
@@ -13,7 +14,19 @@ is reused. Then, in alternating rounds (every size once a round):
   (median milliseconds of repeated calls);
 - `qotd serve` on that database, started fresh each round: start-up to the first 200 of `/`
   (seconds), then wrk with 64 connections on /atom.xml, /q/<id>, /sources/<id> (a source with
-  11 quotes) and / (requests per second), and the size of /.
+  11 quotes) and / (requests per second), and the size of /;
+- the sitemaps: the first answer of /sitemap.xml (milliseconds: where the index's runs are
+  read), then of the middle sitemap of quotes it lists (the one render of its slice), then
+  wrk on both (the sitemap gzipped, as crawlers take it). Code whose /sitemap.xml is one file
+  of every URL (the before build) has its first answer measured alone.
+
+`qotd serve` runs with its compiled modules kept between starts (--bytecode cached, in --dir
+under pycache/, outside the checkouts; one start before the rounds, not measured, compiles
+them), as an installed service has them (pip compiles what it installs); --bytecode none
+compiles the checkout's modules at every start instead (PYTHONDONTWRITEBYTECODE=1).
+
+--only picks among those groups (store, startup, pages, sitemap; start-up is measured whenever
+the service is started), so that a run can measure one thing in a short time.
 
 Prints each path's figure at every size, the cost ratio of the largest size to the smallest
 (time ÷ time, or rate ÷ rate inverted: above 1 means slower at scale) and ends with
@@ -35,8 +48,10 @@ import statistics
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +75,7 @@ import sqlalchemy as sa  # noqa: E402
 from quotes.corpus import load_corpus  # noqa: E402
 from quotes.search import random_quote, search  # noqa: E402
 from quotes.selection import shuffle_key  # noqa: E402
-from quotes.store import Store  # noqa: E402
+from quotes.store import Store, held, quote_from_row  # noqa: E402
 from quotes.store import schema as t  # noqa: E402
 
 DAYS = 3650  # days of history in the database
@@ -125,10 +140,25 @@ def build(path: Path, n: int) -> None:
                         }
                     )
                 conn.execute(t.quotes.insert(), rows)
+        checked(store)
         for offset in reversed(range(DAYS)):
             store.pick_for(TODAY.date() - dt.timedelta(days=offset), BUILT)
     finally:
         store.close()
+
+
+def checked(store: Store) -> None:
+    """Store the verification of the benchmark's quotes as a write through the store would
+    (quotes/store/held.py; its sources hold no document, so it is the same for all): without it
+    the first `qotd serve` would spend minutes deciding a million of them one by one."""
+    with store.write() as conn:
+        row = conn.execute(sa.select(t.quotes).where(t.quotes.c.origin == "admin").limit(1)).first()
+        if row is None:
+            return
+        quote = quote_from_row(row)
+        values = held.placed(quote, held.verify_in(conn, quote, BUILT))
+        pending = t.quotes.c.verification_reason == "not-checked"
+        conn.execute(t.quotes.update().where(t.quotes.c.origin == "admin", pending).values(**values))
 
 
 def database(folder: Path, n: int) -> Path:
@@ -141,6 +171,12 @@ def database(folder: Path, n: int) -> Path:
         build(partial, n)
         partial.rename(path)
         print(f"built {path} ({n:,} quotes) in {time.perf_counter() - began:.1f} s", flush=True)
+    else:
+        store = Store.connect(f"sqlite:///{path}")
+        try:
+            checked(store)  # a database built before the benchmark stored the verification
+        finally:
+            store.close()
     return path
 
 
@@ -177,10 +213,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(path: Path, folder: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    """Start `qotd serve` on the database; return it, its URL and the seconds to the first 200."""
+def serve(path: Path, folder: Path, bytecode: str = "cached") -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start `qotd serve` on the database; return it, its URL and the seconds to the first 200.
+
+    bytecode "cached": Python's compiled modules are kept (in --dir, outside the checkouts), as
+    an installed service has them; "none": every start compiles the checkout's modules again.
+    """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "PUBLIC_URL")}
+    dropped = ("BOT_TOKEN", "PUBLIC_URL", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    if bytecode == "cached":
+        env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     env |= {
         "DATABASE_URL": f"sqlite:///{path}",
         "DATA_DIR": str(folder / "data"),
@@ -209,6 +254,7 @@ def serve(path: Path, folder: Path) -> tuple[subprocess.Popen[bytes], str, float
                 return process, url, time.perf_counter() - began
         except httpx.TransportError:
             time.sleep(0.02)
+    stop(process)  # not left running (and holding the database) after the benchmark ends
     raise SystemExit(f"{url}/ gave no 200 within 120 s")
 
 
@@ -221,8 +267,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def wrk(url: str, seconds: int, connections: int) -> float:
+def wrk(url: str, seconds: int, connections: int, gzip: bool = False) -> float:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", url]
+    if gzip:
+        command[1:1] = ["-H", "Accept-Encoding: gzip"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     found = re.search(r"Requests/sec:\s+([\d.]+)", output)
     return float(found.group(1)) if found else 0.0
@@ -242,6 +290,35 @@ def sample_ids(path: Path) -> tuple[str, str]:
         store.close()
 
 
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def first_answer(url: str) -> tuple[float, bytes]:
+    """Milliseconds to a 200 of `url` (its first request: the render) and the body."""
+    began = time.perf_counter()
+    response = httpx.get(url, timeout=120)
+    response.raise_for_status()
+    return (time.perf_counter() - began) * 1000, response.content
+
+
+def sitemaps(url: str, seconds: int, connections: int) -> dict[str, float]:
+    """The sitemap index and the middle sitemap of quotes it lists: first answers, then wrk."""
+    took, body = first_answer(url + "/sitemap.xml")
+    figures = {"/sitemap.xml, first answer (ms)": took}
+    root = ET.fromstring(body)
+    if root.tag != f"{SITEMAP}sitemapindex":
+        return figures  # one sitemap of every URL: served again, it is the same bytes
+    parts = [loc.text or "" for loc in root.iter(f"{SITEMAP}loc") if "/sitemap-quotes-" in (loc.text or "")]
+    part = urlsplit(parts[len(parts) // 2]).path
+    figures["a sitemap of quotes, first answer (ms)"] = first_answer(url + part)[0]
+    figures["/sitemap.xml (req/s)"] = wrk(url + "/sitemap.xml", seconds, connections)
+    figures["a sitemap of quotes, gzip (req/s)"] = wrk(url + part, seconds, connections, gzip=True)
+    return figures
+
+
+GROUPS = ("store", "startup", "pages", "sitemap")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,1000000")
@@ -250,7 +327,17 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/qotd-scale"))
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
+    parser.add_argument(
+        "--bytecode",
+        choices=("cached", "none"),
+        default="cached",
+        help="cached (default): compiled modules kept between starts; none: compiled at each start",
+    )
+    parser.add_argument("--only", default=",".join(GROUPS), help=f"what to measure, of {','.join(GROUPS)}")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if not only <= set(GROUPS):
+        parser.error(f"--only takes {', '.join(GROUPS)}, not {', '.join(sorted(only - set(GROUPS)))}")
     sizes = [int(s) for s in args.sizes.split(",")]
     folder = args.dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -258,6 +345,9 @@ def main() -> int:
     print(f"code: {CODE} ({subprocess.run(git, capture_output=True, text=True).stdout.strip()})")
     paths = {n: database(folder, n) for n in sizes}
     samples = {n: sample_ids(paths[n]) for n in sizes}
+    print(f"bytecode: {args.bytecode}", flush=True)
+    if args.bytecode == "cached" and only != {"store"}:
+        stop(serve(paths[sizes[0]], folder)[0])  # not measured: it compiles what the others find
     figures: dict[str, dict[int, list[float]]] = {}
 
     def note(name: str, n: int, value: float) -> None:
@@ -266,21 +356,29 @@ def main() -> int:
     for round_ in range(args.rounds):
         for n in sizes if round_ % 2 == 0 else reversed(sizes):
             load = Path("/proc/loadavg").read_text().split()[:3]
-            for name, value in in_process(paths[n]).items():
-                note(name, n, value)
-            process, url, startup = serve(paths[n], folder)
+            if "store" in only:
+                for name, value in in_process(paths[n]).items():
+                    note(name, n, value)
+            if only == {"store"}:
+                print(f"round {round_ + 1}, {n:,} quotes done; load average {' '.join(load)}", flush=True)
+                continue
+            process, url, startup = serve(paths[n], folder, args.bytecode)
             try:
                 note("start-up to the first 200 (s)", n, startup)
-                note("/ page size (bytes)", n, len(httpx.get(url + "/").content))
-                quote_id, source_id = samples[n]
-                for name, path in [
-                    ("/atom.xml (req/s)", "/atom.xml"),
-                    ("/q/<id> (req/s)", f"/q/{quote_id}"),
-                    ("/ (req/s)", "/"),
-                    # Last: where a request reads every quote, its backlog outlives the run.
-                    ("/sources/<id>, 11 quotes (req/s)", f"/sources/{source_id}"),
-                ]:
-                    note(name, n, wrk(url + path, args.seconds, args.connections))
+                if "sitemap" in only:  # first: its first answers are renders, before wrk's load
+                    for name, value in sitemaps(url, args.seconds, args.connections).items():
+                        note(name, n, value)
+                if "pages" in only:
+                    note("/ page size (bytes)", n, len(httpx.get(url + "/").content))
+                    quote_id, source_id = samples[n]
+                    for name, path in [
+                        ("/atom.xml (req/s)", "/atom.xml"),
+                        ("/q/<id> (req/s)", f"/q/{quote_id}"),
+                        ("/ (req/s)", "/"),
+                        # Last: where a request reads every quote, its backlog outlives the run.
+                        ("/sources/<id>, 11 quotes (req/s)", f"/sources/{source_id}"),
+                    ]:
+                        note(name, n, wrk(url + path, args.seconds, args.connections))
             finally:
                 stop(process)
             print(f"round {round_ + 1}, {n:,} quotes done; load average {' '.join(load)}", flush=True)
@@ -290,6 +388,8 @@ def main() -> int:
     print(f"{'path':40}" + "".join(f"{n:>16,}" for n in sizes) + f"{'ratio':>10}")
     worst = ("", 0.0)
     for name, by_size in figures.items():
+        if set(by_size) != set(sizes):
+            continue  # measured at some sizes only
         medians = {n: statistics.median(by_size[n]) for n in sizes}
         rate = "req/s" in name
         if rate:

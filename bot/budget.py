@@ -29,8 +29,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-import redis.asyncio
-
 from bot.limits import LimitSettings, broadcast_burst, broadcast_rate
 from bot.throttle import TokenBucket
 
@@ -251,6 +249,8 @@ class RedisBudget:
         self.fallback = fallback
         self.prefix = prefix
         self.clock, self.sleep = clock, sleep
+        import redis.asyncio  # only with REDIS_URL: a twentieth of every start-up without it
+
         self._redis: Any = redis.asyncio.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
         self._script = self._redis.register_script(SCRIPT)
         self._errors: tuple[type[BaseException], ...] = (redis.asyncio.RedisError, OSError)

@@ -21,15 +21,17 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
-from telegram import Update
-from telegram.ext import Application
 
 from bot.config import BotSettings
 from bot.updates import Claim, UpdatesSeen
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,9 @@ def webhook_route(
     seen: where update ids are claimed; clock: the time (default: the system's).
     """
     now = clock or (lambda: dt.datetime.now(dt.UTC))
+    if application is not None:
+        # PTB is loaded with the application; the route of a site without a bot refuses all.
+        from telegram import Update
 
     async def webhook(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")

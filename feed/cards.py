@@ -16,13 +16,15 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from PIL import Image, ImageDraw, ImageFont
 
 from feed.pages import CARD_SIZE, SITE_NAME
 from feed.render import DESCRIPTION, Site
 from quotes.model import Quote, Source
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFont
 
 WIDTH, HEIGHT = CARD_SIZE
 MARGIN = 80  # left and right, inside the accent bar
@@ -36,6 +38,9 @@ ELLIPSIS = "…"
 
 @functools.lru_cache(maxsize=64)
 def font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    # Pillow when the first card is drawn (here and in _canvas), not in every start-up.
+    from PIL import ImageFont
+
     data = resources.files("feed").joinpath("fonts", name).read_bytes()
     return ImageFont.truetype(io.BytesIO(data), size, layout_engine=ImageFont.Layout.BASIC)
 
@@ -146,6 +151,8 @@ def layout(quote: Quote, source: Source, cites: Source | None, site: Site) -> La
 
 
 def _canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    from PIL import Image, ImageDraw  # see font
+
     image = Image.new("RGB", CARD_SIZE, BACKGROUND)
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, 15, HEIGHT), fill=ACCENT)

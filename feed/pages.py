@@ -398,21 +398,40 @@ def not_found(message: str, site: Site) -> str:
     )
 
 
-def sitemap(
-    site: Site, quotes: Iterable[Quote], sources: Iterable[Source], months: Iterable[dt.date] = ()
-) -> str:
-    """Every page worth finding: the home and about pages, the archive and its months (when
-    there are any), each quote's page and each source's."""
+SITEMAP_PATH = "/sitemap.xml"  # the index robots.txt names; it lists the sitemaps below
+SITEMAP_SITE_PATH = "/sitemap-site.xml"
+# Quotes' and sources' pages, `size` (feed.site.SITEMAP_URLS) to a sitemap: /sitemap-quotes-1.xml, ...
+SITEMAP_PARTS = {"quotes": "/q/", "sources": "/sources/"}
+_SITEMAP_PART = re.compile(r"^/sitemap-(quotes|sources)-([1-9][0-9]{0,8})\.xml$")
+
+
+def sitemap_part_path(kind: str, number: int) -> str:
+    """Where the `number`th sitemap (from 1) of `kind` ("quotes", "sources") is."""
+    return f"/sitemap-{kind}-{number}.xml"
+
+
+def sitemap_part(path: str) -> tuple[str, int] | None:
+    """The kind and number of the sitemap at `path`, or None: not one of the parts."""
+    found = _SITEMAP_PART.match(path)
+    return (found[1], int(found[2])) if found else None
+
+
+def site_paths(months: Iterable[dt.date] = ()) -> list[str]:
+    """The pages besides the quotes' and the sources': the home and about pages, the archive
+    and its months (when there are any)."""
     months = list(months)
     archive = [ARCHIVE_PATH, *(month_path(m) for m in months)] if months else []
-    paths = [
-        "/",
-        "/about",
-        *archive,
-        *(f"/q/{q.id}" for q in quotes),
-        *(f"/sources/{s.id}" for s in sources),
-    ]
+    return ["/", "/about", *archive]
+
+
+def sitemap(site: Site, paths: Iterable[str]) -> str:
+    """A sitemap of these pages (at most 50,000: the sitemaps protocol's limit of one file)."""
     return ENV.get_template("sitemap.xml").render(site=site, paths=paths)
+
+
+def sitemap_index(site: Site, paths: Iterable[str]) -> str:
+    """The sitemap index: where each sitemap is."""
+    return ENV.get_template("sitemap_index.xml").render(site=site, paths=paths)
 
 
 def robots(site: Site) -> str:

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from importlib.resources import files
@@ -63,6 +64,11 @@ HOME_DAYS = 7
 # page; plain and gzipped bodies): some 3,000 quote pages.
 PAGE_CACHE_BYTES = 32 * 1024 * 1024
 HTML_TYPE = "text/html; charset=utf-8"
+XML_TYPE = "application/xml"
+# URLs in one sitemap (/sitemap-quotes-N.xml, /sitemap-sources-N.xml). The sitemaps protocol
+# allows 50,000 and 50 MB a file; a fifth of that keeps each render (in a worker thread, holding
+# the GIL the event loop needs) near 0.1 s and each body under 1 MB, for 100 sitemaps a million quotes.
+SITEMAP_URLS = 10_000
 _HTML_RAW = [(k.lower().encode(), v.encode()) for k, v in HTML_HEADERS.items()]
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -89,8 +95,10 @@ class Web:
         version_ttl: float,
         health: Mapping[str, str],
         bot_username: Callable[[], str | None],
+        sitemap_urls: int = SITEMAP_URLS,
     ):
         self.settings, self.store = settings, store
+        self.sitemap_urls = sitemap_urls
         self.services = list(services)
         self.clock = clock
         self.site = site_for(settings)
@@ -106,7 +114,9 @@ class Web:
         self._feeds_key: Version | None = None
         self.pages = PageCache(PAGE_CACHE_BYTES)
         self.cards = cards.CardCache()
-        self._sitemap: tuple[Version, str] | None = None
+        # Where each sitemap's run of ids starts, by kind, for one data version (Store.id_runs).
+        self._sitemap_runs: tuple[Version, dict[str, list[str]]] | None = None
+        self._runs_lock = threading.Lock()  # the renders that read it run in worker threads
         self._site_card: bytes | None = None
         self._lock = asyncio.Lock()
         self._version_lock = asyncio.Lock()
@@ -202,6 +212,13 @@ class Web:
             return self._render_archive
         if path == "/about":  # its count of checked quotes changes with the data, as the others
             return self._render_about
+        if path == pages.SITEMAP_PATH:
+            return self._render_sitemap_index
+        if path == pages.SITEMAP_SITE_PATH:
+            return self._render_sitemap_site
+        part = pages.sitemap_part(path)
+        if part is not None:
+            return functools.partial(self._render_sitemap_part, *part)
         folder, _, name = path[1:].partition("/")
         if folder == "archive" and name:
             return functools.partial(self._render_month, name)
@@ -225,6 +242,8 @@ class Web:
 
         def rendered() -> Rendered:
             html, status = render(version, now)
+            if status == 200 and path.startswith("/sitemap"):  # a sitemap (its 404 is a page)
+                return Rendered.of(html.encode(), XML_TYPE, _modified(version), status)
             return Rendered.of(html.encode(), HTML_TYPE, _modified(version), status, _HTML_RAW)
 
         page = await self.pages.get(key, path, rendered)
@@ -374,19 +393,45 @@ class Web:
             self._site_card = await run_in_threadpool(cards.site_card, self.site)
         return image_response(request, self._site_card, "image/png", f"public, max-age={PAGE_MAX_AGE}")
 
-    async def sitemap(self, request: Request) -> Response:
-        """Every quote's and source's page (hidden quotes are not listed) and the archive's months,
-        once per data version."""
-        now = self.clock()
-        version = await self.version(now)
-        if self._sitemap is None or self._sitemap[0] != version:
-            self._sitemap = (version, await run_in_threadpool(self._render_sitemap, version))
-        headers = {"cache-control": await self.page_cache(now)}
-        return Response(self._sitemap[1], media_type="application/xml", headers=headers)
+    # --- the sitemaps: an index, the site's pages, then the quotes' and the sources' in runs ---
 
-    def _render_sitemap(self, version: Version) -> str:
-        quotes, sources = self.store.quotes(include_hidden=False), self.store.sources()
-        return pages.sitemap(self.site, quotes, sources, self._months(version))
+    def _runs(self, version: Version) -> dict[str, list[str]]:
+        """Where each sitemap of quotes and of sources starts, read once per data version."""
+        with self._runs_lock:
+            if self._sitemap_runs is None or self._sitemap_runs[0] != version:
+                runs = {kind: self.store.id_runs(kind, self.sitemap_urls) for kind in pages.SITEMAP_PARTS}
+                self._sitemap_runs = (version, runs)
+            return self._sitemap_runs[1]
+
+    def _render_sitemap_index(self, version: Version, now: dt.datetime) -> tuple[str, int]:
+        """Always an index, whatever the size of the corpus: /sitemap.xml means one thing."""
+        runs = self._runs(version)
+        paths = [
+            pages.SITEMAP_SITE_PATH,
+            *(
+                pages.sitemap_part_path(kind, n + 1)
+                for kind in pages.SITEMAP_PARTS
+                for n in range(len(runs[kind]))
+            ),
+        ]
+        return pages.sitemap_index(self.site, paths), 200
+
+    def _render_sitemap_site(self, version: Version, now: dt.datetime) -> tuple[str, int]:
+        return pages.sitemap(self.site, pages.site_paths(self._months(version))), 200
+
+    def _render_sitemap_part(
+        self, kind: str, number: int, version: Version, now: dt.datetime
+    ) -> tuple[str, int]:
+        """One run of quotes' pages (hidden quotes are not listed) or of sources' pages."""
+        runs = self._runs(version)[kind]
+        if number > len(runs):
+            return pages.not_found("There is no such sitemap.", self.site), 404
+        first, before = runs[number - 1], runs[number] if number < len(runs) else None
+        ids = (
+            self.store.quote_ids(first, before) if kind == "quotes" else self.store.source_ids(first, before)
+        )
+        prefix = pages.SITEMAP_PARTS[kind]
+        return pages.sitemap(self.site, (prefix + i for i in ids)), 200
 
     async def robots(self, request: Request) -> Response:
         cache = {"cache-control": f"public, max-age={PAGE_MAX_AGE}"}
@@ -519,6 +564,7 @@ def create_app(
     bot_username: Callable[[], str | None] = _no_bot,
     clock: Callable[[], dt.datetime] | None = None,
     version_ttl: float = 1.0,
+    sitemap_urls: int = SITEMAP_URLS,
 ) -> Starlette:
     """Build the site for `settings` and `store`.
 
@@ -527,9 +573,18 @@ def create_app(
     fields /healthz adds to its answer; bot_username: the Telegram bot the pages point to, if
     any, asked on each render; clock: the current time (tests pass a fixed one); version_ttl:
     how long, in seconds, the data version (newest pick, last correction) is trusted before the
-    store is asked again.
+    store is asked again; sitemap_urls: the quotes' or sources' pages in one sitemap.
     """
-    web = Web(settings, store, services, clock or settings.now, version_ttl, health or {}, bot_username)
+    web = Web(
+        settings,
+        store,
+        services,
+        clock or settings.now,
+        version_ttl,
+        health or {},
+        bot_username,
+        sitemap_urls,
+    )
     routes = [
         Route("/", web.page),
         Route("/about", web.page),
@@ -539,7 +594,9 @@ def create_app(
         Route("/q/{quote_id}.jpg", web.card_jpg),
         Route("/q/{quote_id}", web.page),
         Route(pages.SITE_CARD_PATH, web.site_card),
-        Route("/sitemap.xml", web.sitemap),
+        Route(pages.SITEMAP_PATH, web.page),
+        Route(pages.SITEMAP_SITE_PATH, web.page),
+        Route("/sitemap-{part}.xml", web.page),
         Route("/robots.txt", web.robots),
         Route("/favicon.svg", web.favicon),
         Route("/favicon.ico", RedirectResponse("/favicon.svg", status_code=301)),

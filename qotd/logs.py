@@ -22,7 +22,7 @@ from qotd.settings import Settings
 FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 
 # Loggers whose INFO lines are per request or per run: below INFO they go.
-CHATTY = ("httpx", "httpcore", "apscheduler", "alembic.runtime.migration")
+CHATTY = ("httpx", "httpcore", "apscheduler", "alembic.runtime")  # its migrations, its plugins
 # Warnings about a choice made on purpose, and said in the docs: written as INFO. granian calls
 # its embedded mode, which `qotd serve` runs on (docs/web.md, "The HTTP server"), experimental.
 KNOWN_WARNINGS = {("_granian", "Embedded server is experimental!")}

@@ -14,16 +14,11 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import uvloop
 from starlette.applications import Starlette
-from telegram.ext import Application
 
-from bot.app import bot_username, build_application
-from bot.budget import Budget, bot_budget
-from bot.cards import BOT_DATA_KEY
-from bot.limits import LimitSettings
-from bot.runner import TelegramService
 from bot.updates import UpdatesSeen
 from bot.webhook import webhook_route, webhook_secret
 from feed.health import Service
@@ -32,6 +27,11 @@ from qotd.scheduler import scheduler_service
 from qotd.settings import Settings
 from qotd.share import card_url
 from quotes.store import Store
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.budget import Budget
 
 log = logging.getLogger("qotd.serve")
 
@@ -53,6 +53,9 @@ def background_services(
 def budget_for(settings: Settings) -> Budget:
     """The bot's message budget: in Redis with REDIS_URL, else this replica's 1/REPLICAS share."""
     assert settings.bot_token is not None, "only a service with a bot has a budget"
+    from bot.budget import bot_budget  # with a token only, as the rest of the bot (see build)
+    from bot.limits import LimitSettings
+
     budget = bot_budget(
         LimitSettings(),
         paid=settings.allow_paid_broadcast,
@@ -88,10 +91,19 @@ def build_site(
         services=services,
         routes=[webhook_route(telegram, secret, UpdatesSeen(store))],
         health={"telegram": "on" if telegram is not None else "off"},
-        bot_username=lambda: bot_username(telegram),
+        bot_username=_username(telegram),
         clock=clock,
         version_ttl=version_ttl,
     )
+
+
+def _username(telegram: Application | None) -> Callable[[], str | None]:
+    """The bot's @username as the pages ask for it (None while Telegram is off)."""
+    if telegram is None:
+        return lambda: None
+    from bot.app import bot_username  # loaded already: the application is built by it (see build)
+
+    return lambda: bot_username(telegram)
 
 
 def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], Application | None]:
@@ -100,6 +112,12 @@ def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], A
     services: list[Service] = []
     budget = None
     if settings.bot_token:
+        # The bot's own modules (PTB's application, the handlers and what they load: numpy,
+        # timezonefinder, Redis) only with a token: a third of a start-up's imports without one.
+        from bot.app import build_application
+        from bot.cards import BOT_DATA_KEY
+        from bot.runner import TelegramService
+
         budget = budget_for(settings)
         telegram = build_application(settings, store, updater=settings.public_url is None, budget=budget)
         telegram.bot_data[BOT_DATA_KEY] = card_url(settings)  # "Share" offers the site's card

@@ -20,9 +20,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
-from bs4 import BeautifulSoup, Tag
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 MAX_DOCUMENT = 20 * 1024 * 1024  # the largest copy held (Telegram lets a bot download no more either)
 MEDIA_TYPES = {
@@ -119,6 +120,8 @@ def _clean(text: str) -> str:
 
 def _html_paragraphs(node: Tag, out: list[str]) -> None:
     """Append the text of each block of `node`: a block's own text runs, split at nested blocks."""
+    from bs4 import Tag  # loaded by extract_html, which calls this (see there)
+
     run: list[str] = []
 
     def flush() -> None:
@@ -143,6 +146,10 @@ def _html_paragraphs(node: Tag, out: list[str]) -> None:
 
 def extract_html(data: bytes | str) -> tuple[str | None, str]:
     """Return an HTML page's title and its text, one paragraph per block element."""
+    # BeautifulSoup (and markdown-it, in extract) only for a file an admin brings: their imports
+    # are a tenth of every start-up, which reads no HTML.
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(data, "lxml")
     title_tag = soup.find("title")
     title = _clean(title_tag.get_text()) if title_tag else None
@@ -165,6 +172,8 @@ def extract(data: bytes, media_type: str) -> Extracted:
     if media_type == "text/html":
         title, text = extract_html(_decode(data))
     elif media_type == "text/markdown":
+        from markdown_it import MarkdownIt  # only for such a file (see extract_html)
+
         md = MarkdownIt("commonmark")
         source = _decode(data)
         tokens = md.parse(source)

@@ -14,13 +14,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 import quotes.store.migrations
 from quotes.corpus import Corpus
@@ -43,6 +39,12 @@ from quotes.store.rows import (
 )
 from quotes.transfer import quote_record
 from quotes.verification import as_read
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic's own table of the schema's revision (not part of the schema's metadata).
+_ALEMBIC_VERSION = sa.table("alembic_version", sa.column("version_num", sa.String))
 
 # A curated quote's columns that are the corpus file's alone, whatever an admin did.
 CORPUS_OWN = ("text", "speaker", "source_id", "cites_id", "paragraph", "char_offset")
@@ -133,27 +135,35 @@ class Store:
     # --- schema ----------------------------------------------------------------------------
 
     def _alembic(self) -> Config:
+        # Alembic (a tenth of a start-up's imports) only when there is a migration to run.
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(Path(quotes.store.migrations.__file__).parent))
         return config
 
     def schema_revision(self) -> str | None:
+        """The revision in alembic_version (None: no schema yet), read as alembic reads it."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not sa.inspect(conn).has_table(_ALEMBIC_VERSION.name):
+                return None
+            return conn.scalar(sa.select(_ALEMBIC_VERSION.c.version_num))
 
     def head_revision(self) -> str:
-        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
-        assert head is not None  # None only for a script folder without migrations; ours ships them
-        return head
+        return quotes.store.migrations.head()
 
     def upgrade(self) -> tuple[str | None, str]:
         """Apply every pending migration; return the revisions before and after."""
-        before = self.schema_revision()
+        before, head = self.schema_revision(), self.head_revision()
+        if before == head:
+            return before, head  # nothing to run: alembic is not even loaded
+        from alembic import command  # see _alembic
+
         config = self._alembic()
         with self.write() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-        return before, self.head_revision()
+        return before, head
 
     def check_schema(self) -> None:
         current, head = self.schema_revision(), self.head_revision()
@@ -347,6 +357,46 @@ class Store:
             result = conn.execution_options(yield_per=1000).execute(query)
             for row in result:
                 yield quote_from_row(row)
+
+    def id_runs(self, table: str, size: int) -> list[str]:
+        """Return the first id of each run of `size` ids of `table` ("quotes", hidden ones
+        counted, or "sources"), in id order: where each page of a paged listing starts.
+
+        One step per run down the primary key's index (reading the ids alone, no row): a page
+        then reads only its own run (`quote_ids`, `source_ids`).
+        """
+        column = {"quotes": t.quotes.c.id, "sources": t.sources.c.id}[table]
+        starts: list[str] = []
+        with self.read() as conn:
+            start = conn.scalar(sa.select(sa.func.min(column)))
+            while start is not None:
+                starts.append(start)
+                start = conn.scalar(
+                    sa.select(column).where(column >= start).order_by(column).limit(1).offset(size)
+                )
+        return starts
+
+    def quote_ids(self, first: str, before: str | None = None) -> list[str]:
+        """Return the ids of the visible quotes from `first` up to `before` (excluded; None: to
+        the end), in id order: a range of the primary key."""
+        column = t.quotes.c.id
+        # Hidden ones are left out here, not in the WHERE: given `hidden = false`, SQLite would
+        # read ix_quotes_selection's million entries and sort them rather than this range.
+        query = sa.select(column, t.quotes.c.hidden).where(column >= first)
+        if before is not None:
+            query = query.where(column < before)
+        with self.read() as conn:
+            return [row.id for row in conn.execute(query.order_by(column)) if not row.hidden]
+
+    def source_ids(self, first: str, before: str | None = None) -> list[str]:
+        """Return the ids of the sources from `first` up to `before` (excluded; None: to the
+        end), in id order: a range of the primary key."""
+        column = t.sources.c.id
+        query = sa.select(column).where(column >= first)
+        if before is not None:
+            query = query.where(column < before)
+        with self.read() as conn:
+            return list(conn.scalars(query.order_by(column)))
 
     def unused_id(self, table: str, prefix: str) -> str:
         """Return `prefix` and 8 random hex digits that no row of `table` ("quotes", "sources") has."""

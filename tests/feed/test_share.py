@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image, ImageChops
+from starlette.testclient import TestClient
 
 from feed import cards
 from feed.render import Site
+from feed.site import create_app
+from quotes.model import ADMIN
 from tests.feed.conftest import NOW, SITE, correct
 
 CARD_SITE = Site(SITE, ZoneInfo("Europe/Moscow"), dt.time(9))
@@ -64,10 +67,6 @@ def test_the_home_page_previews_todays_quote_and_says_its_name_once(client, week
 
 
 def test_the_home_page_links_telegram_once_when_there_is_a_bot(settings, week_store, clock):
-    from starlette.testclient import TestClient
-
-    from feed.site import create_app
-
     app = create_app(settings, week_store, clock=clock, bot_username=lambda: "qotd_bot", version_ttl=0)
     with TestClient(app, base_url=SITE) as client:
         html = client.get("/").text
@@ -141,10 +140,6 @@ def test_the_card_is_also_a_jpeg_for_telegrams_inline_results(client):
 def test_the_card_is_the_same_bytes_for_the_same_data_and_changes_with_a_correction(
     client, week_store, settings, clock
 ):
-    from starlette.testclient import TestClient
-
-    from feed.site import create_app
-
     first = client.get("/q/sb-02.png").content
     other = create_app(settings, week_store, clock=clock, version_ttl=0)  # a second process, say
     with TestClient(other, base_url=SITE) as second:
@@ -230,16 +225,97 @@ def test_a_long_card_says_the_page_has_the_rest(quote_and_source):
 # --- what crawlers read ---------------------------------------------------------------------
 
 
-def test_the_sitemap_lists_every_quote_and_source_page_but_no_withdrawn_quote(client, week_store):
-    week_store.set_hidden("sb-01", True, "admin", NOW)
+def locations(response) -> list[str]:
+    """The addresses a sitemap or a sitemap index lists, in order."""
+    return [loc.text for loc in ET.fromstring(response.content).iter(f"{SITEMAP}loc")]
+
+
+def sitemap_urls(client) -> list[str]:
+    """Every URL of the site's sitemaps, read from the index down, in order."""
+    index = client.get("/sitemap.xml")
+    assert index.status_code == 200
+    assert ET.fromstring(index.content).tag == f"{SITEMAP}sitemapindex"
+    urls = []
+    for part in locations(index):
+        response = client.get(part.removeprefix(SITE))
+        assert (response.status_code, response.headers["content-type"]) == (200, "application/xml")
+        assert ET.fromstring(response.content).tag == f"{SITEMAP}urlset"
+        urls += locations(response)
+    return urls
+
+
+QUOTE_IDS = [*(f"fp-{n:02d}" for n in range(1, 12)), *(f"sb-{n:02d}" for n in range(1, 10))]
+SOURCE_IDS = ["cfr-same-boat", "comite-lavrov-fp", "fp-law-of-politics"]
+
+
+def test_the_sitemap_is_an_index_of_the_site_s_pages_the_quotes_and_the_sources(client):
     response = client.get("/sitemap.xml")
     assert response.headers["content-type"] == "application/xml"
-    locations = [loc.text for loc in ET.fromstring(response.content).iter(f"{SITEMAP}loc")]
-    quotes = [f"{SITE}/q/{q.id}" for q in week_store.quotes(include_hidden=False)]
-    sources = [f"{SITE}/sources/{s.id}" for s in week_store.sources()]
-    archive = [f"{SITE}/archive", f"{SITE}/archive/2026-11"]  # the week's picks are all in November
-    assert locations == [f"{SITE}/", f"{SITE}/about", *archive, *quotes, *sources]
-    assert f"{SITE}/q/sb-01" not in locations
+    assert locations(response) == [
+        f"{SITE}/sitemap-site.xml",
+        f"{SITE}/sitemap-quotes-1.xml",
+        f"{SITE}/sitemap-sources-1.xml",
+    ]
+    assert sitemap_urls(client) == [
+        f"{SITE}/",
+        f"{SITE}/about",
+        f"{SITE}/archive",
+        f"{SITE}/archive/2026-11",  # the week's picks are all in November
+        *(f"{SITE}/q/{i}" for i in QUOTE_IDS),
+        *(f"{SITE}/sources/{i}" for i in SOURCE_IDS),
+    ]
+
+
+def test_the_sitemaps_list_no_withdrawn_quote(client, week_store):
+    week_store.set_hidden("sb-01", True, "admin", NOW)
+    urls = sitemap_urls(client)
+    assert f"{SITE}/q/sb-01" not in urls
+    assert [u for u in urls if "/q/" in u] == [f"{SITE}/q/{i}" for i in QUOTE_IDS if i != "sb-01"]
+
+
+def test_the_quotes_and_the_sources_are_split_into_sitemaps_of_at_most_the_page_size(
+    settings, week_store, clock
+):
+    week_store.set_hidden("sb-01", True, "admin", NOW)
+    app = create_app(settings, week_store, clock=clock, version_ttl=0, sitemap_urls=3)
+    with TestClient(app, base_url=SITE) as client:
+        index = locations(client.get("/sitemap.xml"))
+        assert index == [
+            f"{SITE}/sitemap-site.xml",
+            *(f"{SITE}/sitemap-quotes-{n}.xml" for n in range(1, 8)),
+            f"{SITE}/sitemap-sources-1.xml",
+        ]
+        parts = [[u.rsplit("/", 1)[1] for u in locations(client.get(p.removeprefix(SITE)))] for p in index]
+        # The runs count the withdrawn quote's id (its run lists one fewer): no page moves.
+        assert parts[1:] == [
+            ["fp-01", "fp-02", "fp-03"],
+            ["fp-04", "fp-05", "fp-06"],
+            ["fp-07", "fp-08", "fp-09"],
+            ["fp-10", "fp-11"],
+            ["sb-02", "sb-03", "sb-04"],
+            ["sb-05", "sb-06", "sb-07"],
+            ["sb-08", "sb-09"],
+            SOURCE_IDS,
+        ]
+        for path in ("/sitemap-quotes-8.xml", "/sitemap-sources-2.xml", "/sitemap-quotes-0.xml"):
+            assert client.get(path).status_code == 404, path
+
+
+def test_a_sitemap_answers_304_to_its_etag_and_is_gzipped(client):
+    first = client.get("/sitemap-quotes-1.xml")
+    assert first.headers["content-encoding"] == "gzip"
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    again = client.get("/sitemap-quotes-1.xml", headers={"If-None-Match": first.headers["etag"]})
+    assert (again.status_code, again.content) == (304, b"")
+    index = client.get("/sitemap.xml")
+    assert client.get("/sitemap.xml", headers={"If-None-Match": index.headers["etag"]}).status_code == 304
+
+
+def test_a_new_quote_is_in_the_sitemaps_within_the_data_version(client, week_store):
+    before = sitemap_urls(client)
+    quote = dataclasses.replace(week_store.quote("fp-01"), id="fp-00", origin=ADMIN)
+    week_store.save([], [quote], "admin", NOW)
+    assert sitemap_urls(client) == [*before[:4], f"{SITE}/q/fp-00", *before[4:]]
 
 
 def test_robots_txt_points_at_the_sitemap(client):

@@ -35,6 +35,28 @@ def test_migrations_create_every_table(empty_store):
     assert {"sources", "quotes", "daily_picks", "subscribers", "deliveries", "audit_log", "pins"} <= names
 
 
+def test_the_head_revision_read_from_the_migration_files_is_alembic_s(empty_store):
+    from alembic.script import ScriptDirectory
+
+    alembic_head = ScriptDirectory.from_config(empty_store._alembic()).get_current_head()
+    assert empty_store.head_revision() == alembic_head
+
+
+def test_an_upgrade_from_the_revision_before_the_head_runs_the_last_migration(empty_store):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = empty_store._alembic()
+    head = ScriptDirectory.from_config(config).get_current_head()
+    before = ScriptDirectory.from_config(config).get_revision(head).down_revision
+    with empty_store.write() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, before)
+    assert empty_store.upgrade() == (before, head)
+    assert empty_store.schema_revision() == head
+    assert empty_store.upgrade() == (head, head)  # at the head: nothing runs
+
+
 @pytest.mark.postgres
 def test_an_outdated_postgres_schema_is_reported_with_the_fix(pg_server_url, corpus):
     from tests.conftest import _empty_postgres
