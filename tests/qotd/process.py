@@ -52,6 +52,15 @@ class Served:
                     time.sleep(0.05)  # polling for readiness, not waiting for a result
         raise AssertionError(f"qotd serve did not answer within {timeout} s:\n{self.text()}")
 
+    def wait_leader(self, timeout: float = 30) -> httpx.Response:
+        """Poll /healthz until the scheduler leads (it starts as standby, then takes the lease)."""
+        deadline = time.monotonic() + timeout
+        answer = self.wait_ready(timeout)
+        while answer.json()["scheduler"] != "leader" and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling for readiness, not waiting for a result
+            answer = httpx.get(f"{self.url}/healthz", timeout=2)
+        return answer
+
     def terminate(self, timeout: float = 10) -> tuple[int, float]:
         """Send SIGTERM; return the exit code and how long it took to exit."""
         start = time.monotonic()

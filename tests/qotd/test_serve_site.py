@@ -71,7 +71,7 @@ def test_serve_with_uvicorn_serves_the_cached_pages_and_stops_on_sigterm(tmp_pat
         tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "WEB_SERVER": "uvicorn"}
     )
     try:
-        assert served.wait_ready().json()["scheduler"] == "leader"
+        assert served.wait_leader().json()["scheduler"] == "leader"
         with httpx.Client(base_url=served.url, timeout=5) as client:
             home = client.get("/")
             again = client.get("/", headers={"if-none-match": home.headers["etag"]})
