@@ -39,9 +39,9 @@ Clock = Callable[[], dt.datetime]  # the time the ledger records (the broadcast'
 
 OUTCOME_WAIT = 0.25  # seconds outcomes wait for a claim to share its commit
 # Claims that come faster than commits (the paid tier's 990/s) gather this long before their
-# commit, so a commit carries a few dozen sends rather than one or two; at the free tier's
+# commit, so a commit carries about two dozen sends rather than one or two; at the free tier's
 # 30/s the last commit is long over when a claim comes, and it goes at once.
-CLAIM_GATHER = 0.01
+CLAIM_GATHER = 0.025
 CLAIM_BATCH = 64  # claims that go without gathering longer
 
 
