@@ -72,7 +72,9 @@ async def asgi_call(app: Starlette, scope: Any, protocol: Any) -> None:
         "method": scope.method,
         "scheme": scope.scheme,
         "path": scope.path,  # (granian gives it percent-decoded, as ASGI's is)
-        "query_string": scope.query_string.encode("latin-1"),
+        # (granian decodes a query's raw bytes as UTF-8: encoded back the same way, they are
+        # the bytes the client sent, as ASGI's query_string is)
+        "query_string": scope.query_string.encode("utf-8"),
         "root_path": "",
         "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in scope.headers.items()],
         "client": _address(scope.client),

@@ -37,6 +37,12 @@ async def served(app):
             await serving
 
 
+def _raw_get(port: int, target: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return sock.recv(65536)
+
+
 async def test_cached_answers_are_conditional_gzipped_and_headless_over_rsgi(settings, week_store, clock):
     from feed.site import create_app
 
@@ -60,13 +66,15 @@ async def test_cached_answers_are_conditional_gzipped_and_headless_over_rsgi(set
 async def test_other_requests_go_through_the_asgi_app_with_its_guards(settings, week_store, clock):
     from feed.site import create_app
 
-    async with served(create_app(settings, week_store, clock=clock)) as (client, _):
+    async with served(create_app(settings, week_store, clock=clock)) as (client, port):
         health = await client.get("/healthz")
         missing = await client.get("/nowhere")
         slash = await client.get("/q/sb-01/?a=%20b", follow_redirects=False)
         many = await client.get("/atom.xml", headers={f"x-{n}": "1" for n in range(120)})
         post = await client.post("/atom.xml", content=b"x")
         card = await client.get("/q/sb-01.png")
+        # A query sent as raw UTF-8 (not percent-encoded) reaches the app as the bytes sent.
+        raw = await asyncio.to_thread(_raw_get, port, "/nowhere?q=Привет".encode())
     assert health.status_code == 200 and health.json()["database"] == "ok"
     assert missing.status_code == 404 and "There is no such page." in missing.text
     assert slash.status_code == 308
@@ -74,6 +82,7 @@ async def test_other_requests_go_through_the_asgi_app_with_its_guards(settings, 
     assert many.status_code == 431  # over the header limit: refused, not served from the cache
     assert post.status_code == 405
     assert card.status_code == 200 and card.content.startswith(b"\x89PNG")
+    assert raw.startswith(b"HTTP/1.1 404 ")
 
 
 async def test_granian_closes_slow_heads_and_idle_kept_alive_connections(settings, week_store, clock):
