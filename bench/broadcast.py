@@ -132,7 +132,7 @@ def scenario(
                     cwd=ROOT,
                     capture_output=True,
                     text=True,
-                    env=os.environ | {"PYTHONPATH": str(ROOT), "PTB_TIMEDELTA": "true"},
+                    env=os.environ | {"PYTHONPATH": str(ROOT)},
                     check=False,
                 )
             if child.returncode != 0:

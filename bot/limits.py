@@ -26,11 +26,18 @@ against for that long, and is retried (at most `max_retries` times).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import warnings
 from dataclasses import dataclass
 
 from telegram.error import RetryAfter
 from telegram.warnings import PTBDeprecationWarning
+
+# PTB 22 warns each time it builds a RetryAfter (retry_after becomes a timedelta in PTB 23)
+# unless the process opts in, as every process that loads the bot does here (a setting of
+# its own stays); retry_after_seconds reads both kinds. Without it a warning on each 429, and
+# where warnings are errors (the tests) a reply's 429 became a failed update, not a retry.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 @dataclass(frozen=True)

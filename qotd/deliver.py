@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import signal
 
 from bot.delivery.broadcast import Clock, Pacing, delivery_bot, utcnow
@@ -75,7 +74,5 @@ def deliver(args: argparse.Namespace, settings: Settings) -> None:
     if not settings.bot_token:
         raise DeliverError("BOT_TOKEN is not set: there is nobody to deliver as")
     clock = shifted_clock(args.now)
-    # PTB 22 warns each time it builds a RetryAfter unless told to use timedelta already.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
     # Logging is set up by the command (qotd/logs.py): redacted, httpx's chatter below INFO.
     asyncio.run(_run(args, settings, clock))

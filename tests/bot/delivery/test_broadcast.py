@@ -70,8 +70,6 @@ async def test_a_migrated_group_gets_the_quote_at_its_new_id(emu, bot, store, le
     assert ledger.subscriber(group).migrated_to == supergroup
 
 
-# PTB 22 warns when it builds RetryAfter (its retry_after becomes a timedelta in PTB 23).
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_429_is_honoured_and_everyone_still_gets_one_message(emu, bot, store, ledger):
     # Telegram allows 5/s here while we pace at 500/s: the emulator answers 429 retry_after=1.
     emu.configure_limits(enabled=True, global_rate=5, global_burst=5)

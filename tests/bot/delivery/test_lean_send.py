@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs
 
-import pytest
 from telegram import Bot
 from telegram.request import BaseRequest, RequestData
 
@@ -133,8 +132,6 @@ async def test_a_silent_topic_subscriber_on_the_paid_tier_gets_one_silent_messag
     assert (row.status, row.message_id) == (SENT, message["message_id"])
 
 
-# PTB 22 warns when it builds RetryAfter (its retry_after becomes a timedelta in PTB 23).
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_a_429_then_success_records_the_message_id_once(emu, token, store, ledger):
     # One message a second for the bot: the second chat is answered 429 retry_after=1 first.
     emu.configure_limits(enabled=True, global_rate=1, global_burst=1)
