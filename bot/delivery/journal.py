@@ -75,6 +75,8 @@ class Journal:
         self._task: asyncio.Task | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        # One connection for all its commits, used and closed in the ledger's thread.
+        self._writer = ledger.writer()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-journal")
@@ -122,6 +124,9 @@ class Journal:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._writer is not None:
+            with contextlib.suppress(Exception):  # (a connection the database dropped: nothing to give back)
+                await asyncio.get_running_loop().run_in_executor(self.executor, self._writer.close)
         # Being written when cancelled: maybe committed; writing them again changes nothing.
         left = self._writing + self._outcomes
         for _, future in self._claims:
@@ -158,6 +163,7 @@ class Journal:
                         [k for k, _ in claims],
                         self.clock(),
                         self.epoch,
+                        self._writer,
                     )
                 )
             except Fenced as exc:  # the outcomes were written; the claims were refused

@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.delivery.subscribers import NO_TOPIC, Subscribers
 from quotes.store import Store
 from quotes.store import schema as t
+from quotes.store.hot import HeldWriter, Prepared, driver_cursor
 
 PENDING = "pending"
 SENDING = "sending"
@@ -135,20 +136,19 @@ def _is(column, value):
     return column.is_(None) if value is None else column == value
 
 
-@functools.cache
-def _claim_statement(dialect: str, fenced: bool) -> sa.Update:
-    """The claim of a date's rows of one forum topic (0: none), built once: at the free tier's
-    30/s every message is a claim of its own, and building the statement cost as much as running it.
+def _claim_statement(dialect: str, fenced: bool, chats: int) -> sa.Update:
+    """The claim of up to `chats` rows of a date and forum topic (0: none).
 
-    Parameters: c_date, c_chats (the chat ids), c_thread, c_now, c_epoch (the claimer's, or None),
-    and with `fenced` c_leader (the same epoch, checked in the statement).
+    Parameters: c_date, c_chat_0 … c_chat_{chats-1} (the chat ids), c_thread, c_now, c_epoch
+    (the claimer's, or None), and with `fenced` c_leader (the same epoch, checked in the
+    statement). A fixed number of chat ids, so its SQL is fixed too (`Prepared`, below).
     """
     # status through a function: the planner then probes the primary key per chat id instead of
     # walking every pending row of the date (index on (date, status)), which made each claim
     # O(pending rows) on SQLite.
     where = [
         _d.c.date == sa.bindparam("c_date"),
-        _d.c.chat_id.in_(sa.bindparam("c_chats", expanding=True)),
+        _d.c.chat_id.in_([sa.bindparam(f"c_chat_{i}", type_=_d.c.chat_id.type) for i in range(chats)]),
         _d.c.thread_id == sa.bindparam("c_thread"),
         sa.func.lower(_d.c.status) == PENDING,
     ]
@@ -174,11 +174,31 @@ def _claim_statement(dialect: str, fenced: bool) -> sa.Update:
     )
 
 
+_LEADER_EPOCH = sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP)
+
+
+def _claim_size(chats: int) -> int:
+    """The claim statement's number of chat ids for `chats` (a power of two: few statements)."""
+    return 1 << max(chats - 1, 0).bit_length()
+
+
 class Ledger:
     """The deliveries and subscribers tables, as the delivery engine uses them."""
 
     def __init__(self, store: Store):
         self.store = store
+        self._prepared: dict[tuple, Prepared] = {}
+
+    def writer(self) -> HeldWriter:
+        """A connection to hold across many `apply` commits from one thread (the journal's)."""
+        return HeldWriter(self.store.engine)
+
+    def _statement(self, key: tuple, build) -> Prepared:
+        """The journal's statements, compiled once each for this store's dialect (quotes/store/hot.py)."""
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            prepared = self._prepared[key] = Prepared(build(), self.store.engine.dialect)
+        return prepared
 
     # --- subscribers -----------------------------------------------------------------------
 
@@ -425,25 +445,36 @@ class Ledger:
         return self.apply([], list(keys), now, epoch)
 
     def apply(
-        self, outcomes: list[Outcome], claims: list[Key], now: dt.datetime, epoch: int | None = None
+        self,
+        outcomes: list[Outcome],
+        claims: list[Key],
+        now: dt.datetime,
+        epoch: int | None = None,
+        writer: HeldWriter | None = None,
     ) -> set[Key]:
         """In one transaction: write outcomes (blocked subscribers become inactive), then claim rows.
 
         The delivery engine's group commit: one commit per batch of finished and starting sends.
         Returns the claimed keys. With `epoch`, a claim moves a row only while `epoch` is the
         leader's; when it is not, the outcomes are still written, the refused claims are recorded
-        in `refused_claims`, and `Fenced` is raised after the commit.
+        in `refused_claims`, and `Fenced` is raised after the commit. `writer`: the connection
+        the journal holds across its commits (default: one from the pool for this one).
+
+        The statements run for every message (outcomes, claims, the leader's epoch) go on the
+        driver's cursor (`Prepared`, quotes/store/hot.py); the rare ones through SQLAlchemy.
         """
         claimed: set[Key] = set()
         fenced: Fenced | None = None
-        with self.store.write() as conn:
-            if epoch is not None and conn.dialect.name == "postgresql":
+        dialect = self.store.engine.dialect.name
+        with writer.transaction() if writer is not None else self.store.write() as conn:
+            cursor = driver_cursor(conn)
+            if epoch is not None and dialect == "postgresql":
                 # A claimer frozen inside this transaction holds the leadership row FOR SHARE,
                 # which would keep any other instance from taking over: the server ends such
                 # a transaction (and its session) after FENCE_HOLD_MS idle.
-                conn.execute(sa.text(f"SET LOCAL idle_in_transaction_session_timeout = {FENCE_HOLD_MS}"))
+                cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = {FENCE_HOLD_MS}")
             if outcomes:
-                self._write_outcomes(conn, outcomes, now)
+                self._write_outcomes(cursor, outcomes, now)
                 blocked = [o.chat_id for o in outcomes if o.status == BLOCKED and o.ends is None]
                 if blocked:
                     conn.execute(
@@ -468,13 +499,28 @@ class Ledger:
             by_day: dict[tuple[dt.date, int], list[int]] = {}
             for day, chat_id, thread_id in given:
                 by_day.setdefault((day, thread_id), []).append(chat_id)
-            claim = _claim_statement(conn.dialect.name, fenced=epoch is not None)
             for (day, thread_id), chat_ids in by_day.items():
-                values = {"c_date": day, "c_chats": chat_ids, "c_thread": thread_id, "c_now": now}
-                moved = conn.scalars(claim, values | {"c_epoch": epoch, "c_leader": epoch})
+                size = _claim_size(len(chats := chat_ids))
+                claim = self._statement(
+                    ("claim", epoch is not None, size),
+                    functools.partial(_claim_statement, dialect, epoch is not None, size),
+                )
+                values = {
+                    "c_date": day,
+                    "c_thread": thread_id,
+                    "c_now": now,
+                    "c_epoch": epoch,
+                    "c_leader": epoch,
+                }
+                # (the list padded with its last id to the statement's length: IN (5, 5) is IN (5))
+                values |= {f"c_chat_{i}": chats[min(i, len(chats) - 1)] for i in range(size)}
+                moved = [chat_id for (chat_id,) in claim.rows(cursor, values)]
                 claimed.update(given[(day, chat_id, thread_id)] for chat_id in moved)
             if epoch is not None and claims:
-                current = conn.scalar(sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP))
+                leader = self._statement(
+                    ("leader",), lambda: sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP)
+                )
+                current = next(iter(leader.rows(cursor, {})), (None,))[0]
                 if current != epoch:
                     refused = [full for full, key in given.items() if key not in claimed]
                     if refused:
@@ -499,13 +545,15 @@ class Ledger:
             check = check.with_for_update(read=True)
         return check.exists()
 
-    def _write_outcomes(self, conn, outcomes: list[Outcome], now: dt.datetime) -> None:
+    def _write_outcomes(self, cursor, outcomes: list[Outcome], now: dt.datetime) -> None:
         plain = [o for o in outcomes if o.epoch is None]
         fenced = [o for o in outcomes if o.epoch is not None]
         if plain:
-            conn.execute(self._record_stmt, self._record_params(plain, now))
+            record = self._statement(("record",), lambda: self._record_stmt)
+            record.many(cursor, self._record_params(plain, now))
         if fenced:
-            conn.execute(self._record_fenced_stmt, self._record_params(fenced, now))
+            record = self._statement(("record", "fenced"), lambda: self._record_fenced_stmt)
+            record.many(cursor, self._record_params(fenced, now))
 
     def refused(self, day: dt.date | None = None) -> list:
         """The claims refused by the fence (date, chat_id, thread_id, epoch, current_epoch, refused_at)."""
@@ -520,7 +568,7 @@ class Ledger:
         outcomes = list(outcomes)
         if outcomes:
             with self.store.write() as conn:
-                self._write_outcomes(conn, outcomes, now)
+                self._write_outcomes(driver_cursor(conn), outcomes, now)
 
     @staticmethod
     def _record_params(outcomes: Iterable[Outcome], now: dt.datetime) -> list[dict]:

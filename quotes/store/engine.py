@@ -40,7 +40,11 @@ def create_engine(url: str) -> sa.Engine:
     def _begin(connection: sa.Connection) -> None:
         # A write transaction takes the write lock up front, so two writers queue on the
         # busy timeout instead of failing when a read lock cannot be upgraded.
+        # On the driver's own connection: through exec_driver_sql, SQLAlchemy's execution around
+        # the BEGIN was a fifth of a free-tier broadcast's database CPU (bench/ledger_commit.py).
+        # SQLAlchemy keeps no state about this BEGIN either way (pysqlite's own transaction
+        # handling is off: isolation_level None, above).
         write = connection.get_execution_options().get("qotd_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
     return engine

@@ -22,7 +22,10 @@ class RecordingLedger:
     def __init__(self):
         self.commits: list[list[int]] = []
 
-    def apply(self, outcomes, claims, now, epoch=None):
+    def writer(self):
+        return None  # (no connection to hold)
+
+    def apply(self, outcomes, claims, now, epoch=None, writer=None):
         self.commits.append([chat for _, chat, _ in claims])
         return set(claims)
 
