@@ -73,6 +73,7 @@ class Journal:
         self._hurry = asyncio.Event()  # a claim or a flush: outcomes wait no longer
         self._committed = -math.inf  # when the last commit ended (monotonic)
         self._task: asyncio.Task | None = None
+        self._outcome_timer: asyncio.TimerHandle | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         # One connection for all its commits, used and closed in the ledger's thread.
@@ -103,6 +104,16 @@ class Journal:
         if outcome.epoch is None and self.epoch is not None:
             outcome = dataclasses.replace(outcome, epoch=self.epoch)
         self._outcomes.append(outcome)
+        if self._claims or self._hurry.is_set():
+            self._wake.set()
+        elif self._outcome_timer is None:
+            # Alone, outcomes wait for the next claim's commit, or OUTCOME_WAIT at most: a timer,
+            # not a wake-up per outcome (at 30/s the journal woke once more per message for it).
+            self._outcome_timer = asyncio.get_running_loop().call_later(OUTCOME_WAIT, self._outcomes_due)
+
+    def _outcomes_due(self) -> None:
+        self._outcome_timer = None
+        self._hurry.set()
         self._wake.set()
 
     async def flush(self, within: float | None = None) -> bool:
@@ -119,6 +130,9 @@ class Journal:
     async def close(self, within: float | None = None) -> list[Outcome]:
         """Flush (for at most `within` seconds) and stop; return the outcomes left unwritten."""
         await self.flush(within)
+        if self._outcome_timer is not None:
+            self._outcome_timer.cancel()
+            self._outcome_timer = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -143,12 +157,17 @@ class Journal:
             if not (self._claims or self._outcomes):
                 continue
             if not self._claims and not self._hurry.is_set():
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(OUTCOME_WAIT):
-                        await self._hurry.wait()
-            elif len(self._claims) < CLAIM_BATCH and self.monotonic() - self._committed < CLAIM_GATHER:
+                continue  # outcomes alone: their timer or the next claim wakes the journal
+            if (
+                self._claims
+                and len(self._claims) < CLAIM_BATCH
+                and self.monotonic() - self._committed < CLAIM_GATHER
+            ):
                 await asyncio.sleep(CLAIM_GATHER)
             self._hurry.clear()
+            if self._outcome_timer is not None:  # (they go now)
+                self._outcome_timer.cancel()
+                self._outcome_timer = None
             claims, self._claims = self._claims, []
             outcomes, self._outcomes = self._outcomes, []
             self._writing = outcomes
