@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
@@ -44,7 +43,7 @@ from bot.replies import REPLY
 from quotes.curation import Draft, NewSource
 from quotes.dates import day_text
 from quotes.documents import Extracted, Upload
-from quotes.store import Store
+from quotes.store import Store, dialect_insert
 from quotes.store import schema as t
 
 log = logging.getLogger(__name__)
@@ -98,10 +97,6 @@ def decode(value: Any) -> Any:
         raise ValueError(f"stored data names {name!r}, which is not in DATACLASSES")
     known = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: decode(v) for k, v in value.items() if k in known})
-
-
-def _insert(dialect: str, table: sa.Table):
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def conversation_key(key: ConversationKey) -> str:
@@ -160,7 +155,7 @@ class StorePersistence(BasePersistence[dict, dict, dict]):
             if not encoded:
                 conn.execute(table.delete().where(table.c.kind == kind, table.c.id == key))
             else:
-                statement = _insert(conn.dialect.name, table).values(
+                statement = dialect_insert(conn.dialect.name, table).values(
                     kind=kind, id=key, data=encoded, updated_at=self.clock()
                 )
                 conn.execute(
@@ -200,7 +195,7 @@ class StorePersistence(BasePersistence[dict, dict, dict]):
             if state is None:
                 conn.execute(table.delete().where(table.c.name == name, table.c.key == text))
                 return
-            statement = _insert(conn.dialect.name, table).values(
+            statement = dialect_insert(conn.dialect.name, table).values(
                 name=name, key=text, state=state, updated_at=self.clock()
             )
             conn.execute(

@@ -15,9 +15,8 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from quotes.store import Store
+from quotes.store import Store, dialect_insert
 from quotes.store import schema as t
 
 KEEP = dt.timedelta(days=2)
@@ -40,7 +39,7 @@ class UpdatesSeen:
 
     def claim(self, update_id: int, now: dt.datetime) -> Claim:
         with self.store.write() as conn:
-            insert = postgresql.insert(_u) if conn.dialect.name == "postgresql" else sqlite.insert(_u)
+            insert = dialect_insert(conn.dialect.name, _u)
             added = conn.execute(
                 insert.values(update_id=update_id, claimed_at=now)
                 .on_conflict_do_nothing(index_elements=[_u.c.update_id])

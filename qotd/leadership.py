@@ -28,9 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from quotes.store import Store
+from quotes.store import Store, dialect_insert
 from quotes.store import schema as t
 
 NAME = "scheduler"  # the row of the scheduler's leadership
@@ -48,8 +47,11 @@ def current_epoch(conn: sa.Connection, name: str = NAME) -> int | None:
 
 def _ensure_row(conn: sa.Connection, name: str) -> None:
     if current_epoch(conn, name) is None:
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(insert(_l).values(name=name, epoch=0).on_conflict_do_nothing(index_elements=[_l.c.name]))
+        conn.execute(
+            dialect_insert(conn.dialect.name, _l)
+            .values(name=name, epoch=0)
+            .on_conflict_do_nothing(index_elements=[_l.c.name])
+        )
 
 
 class Leadership:

@@ -33,10 +33,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.delivery.subscribers import NO_TOPIC, Subscribers
-from quotes.store import Store
+from quotes.store import Store, dialect_insert
 from quotes.store import schema as t
 from quotes.store.hot import HeldWriter, Prepared, driver_cursor
 
@@ -126,10 +125,6 @@ class Outcome:
     def __post_init__(self):
         if self.status not in STATUSES or self.status == SENDING:
             raise ValueError(f"{self.status!r} is not an outcome")
-
-
-def _insert(dialect: str, table: sa.Table):
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def _is(column, value):
@@ -284,7 +279,7 @@ class Ledger:
                     sa.literal(now, t.UTCDateTime).label("updated_at"),
                 ).where(*chunk)
                 stmt = (
-                    _insert(conn.dialect.name, _d)
+                    dialect_insert(conn.dialect.name, _d)
                     .from_select(
                         [
                             "date",
@@ -315,7 +310,7 @@ class Ledger:
 
     def _add(self, conn, day, chat_id, quote_id, due_at, now, status, thread_id=NO_TOPIC) -> bool:
         stmt = (
-            _insert(conn.dialect.name, _d)
+            dialect_insert(conn.dialect.name, _d)
             .values(
                 date=day,
                 chat_id=chat_id,

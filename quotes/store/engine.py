@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 def database_url(url: str) -> str:
@@ -48,3 +52,20 @@ def create_engine(url: str) -> sa.Engine:
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
     return engine
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` in the form of `dialect` (a connection's `dialect.name`), which has
+    ON CONFLICT: `on_conflict_do_nothing`, `on_conflict_do_update` and `excluded`, the same on
+    PostgreSQL and on SQLite.
+
+    Each dialect's module is imported here, when a statement is built on it: it is the engine's,
+    loaded already, and a service on SQLite never loads PostgreSQL's (some 30 ms of start-up).
+    """
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
