@@ -169,8 +169,9 @@ def child(args) -> None:
     """Set up the database and the subscribers, then run one broadcast and print JSON figures."""
     import logging
 
-    from bot.delivery.broadcast import Broadcast, Pacing, delivery_bot
+    from bot.delivery.broadcast import Broadcast, delivery_bot
     from bot.delivery.ledger import PENDING, Group, Ledger, add_subscribers
+    from bot.delivery.pacing import Pacing
     from quotes.corpus import load_corpus
     from quotes.store import Store
 

@@ -39,8 +39,9 @@ NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 async def run_mode(mode: str, readers: int, subscribers: int, spread: float) -> dict:
     from bot.app import build_application
     from bot.budget import LocalBudget, Shape
-    from bot.delivery.broadcast import Broadcast, Pacing, delivery_bot
+    from bot.delivery.broadcast import Broadcast, delivery_bot
     from bot.delivery.ledger import PENDING, Group, Ledger, add_subscribers
+    from bot.delivery.pacing import Pacing
     from bot.limits import LimitSettings
     from emulator import EmulatorClient
     from qotd.settings import Settings

@@ -29,9 +29,10 @@ import datetime as dt
 import os
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from telegram.error import RetryAfter
-from telegram.warnings import PTBDeprecationWarning
+if TYPE_CHECKING:
+    from telegram.error import RetryAfter
 
 # PTB 22 warns each time it builds a RetryAfter (retry_after becomes a timedelta in PTB 23)
 # unless the process opts in, as every process that loads the bot does here (a setting of
@@ -112,6 +113,10 @@ class LimitSettings:
 
 def retry_after_seconds(exc: RetryAfter) -> float:
     """Return Telegram's retry_after in seconds (PTB 22 warns on reading it unless PTB_TIMEDELTA is set)."""
+    # PTB is imported here, not above: the table is read by a start-up without a token (the
+    # scheduler's pacing), which loads no Telegram; whoever holds a RetryAfter has PTB loaded.
+    from telegram.warnings import PTBDeprecationWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after

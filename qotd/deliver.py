@@ -13,7 +13,9 @@ import asyncio
 import datetime as dt
 import signal
 
-from bot.delivery.broadcast import Clock, Pacing, delivery_bot, utcnow
+from bot.delivery.broadcast import delivery_bot
+from bot.delivery.journal import Clock
+from bot.delivery.pacing import Pacing, utcnow
 from qotd.scheduler import SchedulerService
 from qotd.settings import Settings
 from quotes.store import Store

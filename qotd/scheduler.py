@@ -24,28 +24,37 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # APScheduler 3 publishes no type information (no py.typed, no stubs): its classes are Any here.
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
-from telegram import Bot
 
 from bot.budget import Budget
-from bot.delivery.broadcast import LOOK_BACK_DAYS, Broadcast, Clock, Pacing, Report, delivery_bot, utcnow
-from bot.delivery.edits import EditLedger, EditReport, EditRun
+from bot.delivery.edit_ledger import EditLedger
+from bot.delivery.journal import Clock
 from bot.delivery.ledger import PENDING, SKIPPED, Fenced, Group, Ledger, Outcome
+from bot.delivery.pacing import LOOK_BACK_DAYS, Pacing, Report, utcnow
 from bot.supervise import Backoff, Supervisor, describe
 from qotd.feed_files import FeedFolder
 from qotd.leadership import Leadership, leadership_for
 from qotd.settings import Settings
-from qotd.share import channel_cards
 from quotes.dates import due_instant, parse_time_of_day
 from quotes.days import day_of
 from quotes.model import Pick
 from quotes.selection import NoQuoteError
 from quotes.store import Store
+
+# What sends (PTB's Bot, httpx: a quarter of a start-up's imports) is imported where a bot
+# sends: the broadcast and the edit runs start only with a bot, and a start-up without
+# BOT_TOKEN loads no Telegram (docs/architecture.md; tests/qotd/test_startup_imports.py).
+if TYPE_CHECKING:
+    from telegram import Bot
+
+    from bot.delivery.broadcast import Broadcast
+    from bot.delivery.edits import EditReport, EditRun
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +124,11 @@ def scheduler_service(
     budget: the bot's one budget, shared with the replies (None: the broadcast paces alone).
     """
     pacing = Pacing.for_settings(settings.allow_paid_broadcast, budget=budget)
-    bot = delivery_bot(settings.bot_token, settings.telegram_api_url, pacing) if settings.bot_token else None
+    bot = None
+    if settings.bot_token:
+        from bot.delivery.broadcast import delivery_bot  # with a token only (see the imports)
+
+        bot = delivery_bot(settings.bot_token, settings.telegram_api_url, pacing)
     return SchedulerService(settings, store, bot, on_publish=on_publish, pacing=pacing, manage_bot=True)
 
 
@@ -510,6 +523,9 @@ class SchedulerService:
         """A broadcast pass under our leadership epoch; with CHANNEL_FORMAT=card the channels get
         the card (qotd/share.py)."""
         assert self.bot is not None and self.leadership is not None
+        from bot.delivery.broadcast import Broadcast  # with a bot only (see the imports)
+        from qotd.share import channel_cards  # bot.cards: the messages' PTB buttons
+
         channels = {c for c in self.settings.channel_ids if isinstance(c, int)} | set(self._channels.values())
         cards = channel_cards(self.settings, frozenset(channels))
         return Broadcast(
@@ -529,6 +545,8 @@ class SchedulerService:
         it (the supervisor retries)."""
         bot = self.bot
         assert bot is not None, "_start_broadcast starts this task only with a bot"
+        from bot.delivery.edits import EditRun  # with a bot only (see the imports)
+
         while True:
             leadership = self.leadership
             if (
@@ -631,6 +649,8 @@ class SchedulerService:
             self._broadcast = self._new_broadcast()
             self.last_report = await self._broadcast.run()
             if not self._broadcast.stop_requested:
+                from bot.delivery.edits import EditRun  # with a bot only (see the imports)
+
                 self._edit_run = EditRun(self.bot, self.store, self.pacing, clock=self.clock)
                 self.last_edits = await self._edit_run.run()
             return self.last_report

@@ -25,7 +25,6 @@ from feed.health import Service
 from feed.site import create_app
 from qotd.scheduler import scheduler_service
 from qotd.settings import Settings
-from qotd.share import card_url
 from quotes.store import Store
 
 if TYPE_CHECKING:
@@ -117,6 +116,7 @@ def build(settings: Settings, store: Store) -> tuple[Starlette, list[Service], A
         from bot.app import build_application
         from bot.cards import BOT_DATA_KEY
         from bot.runner import TelegramService
+        from qotd.share import card_url
 
         budget = budget_for(settings)
         telegram = build_application(settings, store, updater=settings.public_url is None, budget=budget)

@@ -24,7 +24,7 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
@@ -40,7 +40,6 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.budget import Budget
 from bot.cards import ChannelCards
 from bot.delivery.journal import Clock, Journal
 from bot.delivery.keepalive import AnswerLost, KeepAliveRequest, NotSent
@@ -55,21 +54,16 @@ from bot.delivery.ledger import (
     Ledger,
     Outcome,
 )
+from bot.delivery.pacing import LOOK_BACK_DAYS, Pacing, Report, utcnow
 from bot.delivery.subscribers import NO_TOPIC, TOPIC_CLOSED
 from bot.i18n import translator
-from bot.limits import TELEGRAM, broadcast_burst, broadcast_rate, retry_after_seconds
+from bot.limits import TELEGRAM, broadcast_burst, retry_after_seconds
 from bot.messages import QuoteMessage, heading, quote_message
 from bot.supervise import Supervisor
 from bot.throttle import TokenBucket
 from quotes.store import Store
 
 log = logging.getLogger(__name__)
-
-LOOK_BACK_DAYS = 8  # pending rows of older dates are not looked at (the catch-up policy skips them)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def maybe_delivered(exc: NetworkError) -> bool:
@@ -90,66 +84,6 @@ def maybe_delivered(exc: NetworkError) -> bool:
     if isinstance(exc, TimedOut):
         return "not* sent" not in str(exc)
     return False  # Telegram answered with an error status
-
-
-@dataclass(frozen=True)
-class Pacing:
-    """How fast to send and how hard to retry."""
-
-    rate: float = broadcast_rate(paid=False)
-    paid: bool = False
-    concurrency: int = 32
-    max_attempts: int = 5  # for 5xx and connection failures
-    backoff: float = 0.5  # seconds, doubled per attempt (with jitter), at most 30
-    max_retry_after: int = 10  # 429s answered for one message before it is recorded failed
-    batch: int = 1000  # ledger rows read at a time
-    grace: float = 6.0  # seconds in-flight requests get to finish on stop
-    progress_every: float = 5.0
-    # The bot's one budget, shared with the replies (bot/budget.py); None: pace at `rate` alone.
-    budget: Budget | None = None
-
-    @classmethod
-    def for_settings(cls, paid: bool, **changes) -> Pacing:
-        defaults = {"rate": broadcast_rate(paid=True), "paid": True, "concurrency": 128} if paid else {}
-        return cls(**(defaults | changes))
-
-    @property
-    def limit(self) -> float:
-        return TELEGRAM.paid_bot_wide if self.paid else TELEGRAM.bot_wide
-
-
-@dataclass
-class Report:
-    sent: int = 0
-    blocked: int = 0
-    migrated: int = 0
-    failed: int = 0
-    uncertain: int = 0
-    handed_back: int = 0  # claimed but stopped before the request: pending again
-    retry_after: int = 0  # 429 answers received
-    retries: int = 0  # resends after 5xx or connection failures
-    started: float = field(default_factory=time.monotonic)
-    finished: float | None = None
-
-    def count(self, status: str) -> None:
-        """Count one send that ended in `status` (sent, blocked, failed or uncertain)."""
-        counter = {SENT: "sent", BLOCKED: "blocked", FAILED: "failed", UNCERTAIN: "uncertain"}[status]
-        setattr(self, counter, getattr(self, counter) + 1)
-
-    @property
-    def done(self) -> int:
-        return self.sent + self.blocked + self.migrated + self.failed + self.uncertain
-
-    @property
-    def elapsed(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
-
-    def __str__(self) -> str:
-        return (
-            f"{self.sent} sent, {self.blocked} blocked, {self.migrated} migrated, {self.failed} failed, "
-            f"{self.uncertain} uncertain, {self.retry_after} answered 429, {self.retries} retried, "
-            f"in {self.elapsed:.1f}s"
-        )
 
 
 def delivery_message(store: Store, quote_id: str, day: dt.date, language: str | None = None) -> QuoteMessage:

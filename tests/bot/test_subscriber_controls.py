@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from telegram import Bot
 
-from bot.delivery.broadcast import Pacing
 from bot.delivery.ledger import BLOCKED, PAUSED, SENT, Ledger
+from bot.delivery.pacing import Pacing
 from bot.delivery.subscribers import TOPIC_CLOSED, Subscribers
 from bot.handlers.readers import SUBSCRIBE, UNSUBSCRIBE
 from qotd.scheduler import SchedulerService

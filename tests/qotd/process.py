@@ -24,7 +24,10 @@ def free_port() -> int:
 class Served:
     """`qotd serve` as a child process, with its log in a file."""
 
-    def __init__(self, tmp_path: Path, env: dict[str, str], port: int | None = None):
+    def __init__(
+        self, tmp_path: Path, env: dict[str, str], port: int | None = None, argv: list[str] | None = None
+    ):
+        """argv: the command (default `python -m qotd serve`)."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "serve.log"
@@ -32,7 +35,7 @@ class Served:
         full |= {"PORT": str(self.port), "PYTHONPATH": str(ROOT), "DATA_DIR": str(tmp_path / "data")} | env
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "qotd", "serve"],
+            argv or [sys.executable, "-m", "qotd", "serve"],
             cwd=ROOT,
             env=full,
             stdout=self.log,

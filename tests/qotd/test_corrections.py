@@ -9,7 +9,8 @@ import feedparser
 import httpx
 import pytest
 
-from bot.delivery.edits import EDITED, NOT_FOUND, NOT_MODIFIED, EditLedger, EditRun
+from bot.delivery.edit_ledger import EDITED, NOT_FOUND, NOT_MODIFIED, EditLedger
+from bot.delivery.edits import EditRun
 from bot.delivery.ledger import SENT
 from bot.messages import heading
 from feed.site import create_app

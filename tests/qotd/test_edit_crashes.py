@@ -10,7 +10,7 @@ import time
 
 import sqlalchemy as sa
 
-from bot.delivery.edits import EDITED, EDITING, NOT_MODIFIED, PENDING, EditLedger
+from bot.delivery.edit_ledger import EDITED, EDITING, NOT_MODIFIED, PENDING, EditLedger
 from bot.delivery.ledger import SENT, Ledger
 from quotes.store import schema as t
 from tests.bot.delivery.conftest import DAY, PUBLISH, subscribe

@@ -162,7 +162,7 @@ def test_a_refused_claim_of_a_forum_topic_is_recorded_with_its_topic(store):
 
 def test_an_edit_of_a_sent_message_is_claimed_only_under_the_leaders_epoch(store, planned):
     """The edit path (bot/delivery/edits.py) is fenced in its claim's statement like the sends."""
-    from bot.delivery.edits import EDITING, EditDue, EditLedger
+    from bot.delivery.edit_ledger import EDITING, EditDue, EditLedger
     from quotes.store import schema as t
 
     quote_id = Ledger(store).get(DAY, 101).quote_id

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from bot.delivery.broadcast import Pacing
 from bot.delivery.ledger import PENDING, SENT, SKIPPED
+from bot.delivery.pacing import Pacing
 from qotd.scheduler import SchedulerService
 from quotes.store import Store
 from tests.bot.delivery.conftest import DAY, PUBLISH, settings_for, subscribe

@@ -14,9 +14,10 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from bot.cards import ChannelCards
-from bot.delivery.broadcast import Broadcast, Pacing
-from bot.delivery.edits import EDITED, EditLedger
+from bot.delivery.broadcast import Broadcast
+from bot.delivery.edit_ledger import EDITED, EditLedger
 from bot.delivery.ledger import SENT
+from bot.delivery.pacing import Pacing
 from bot.messages import quote_message
 from feed.site import create_app
 from qotd.settings import ConfigError

@@ -10,8 +10,9 @@ import datetime as dt
 
 import pytest
 
-from bot.delivery.broadcast import Broadcast, Pacing
+from bot.delivery.broadcast import Broadcast
 from bot.delivery.ledger import BLOCKED, FAILED, MIGRATED, PENDING, SENDING, SENT, UNCERTAIN
+from bot.delivery.pacing import Pacing
 from tests.bot.delivery.conftest import DAY, PUBLISH, plan_today, subscribe
 
 FAST = Pacing(rate=500, concurrency=16, backoff=0.01, grace=2.0)

@@ -16,13 +16,13 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.delivery.broadcast import (
     Broadcast,
-    Pacing,
     chat_form,
     delivery_bot,
     delivery_message,
     message_form,
 )
 from bot.delivery.ledger import BLOCKED, MIGRATED, SENT, UNCERTAIN
+from bot.delivery.pacing import Pacing
 from bot.delivery.subscribers import TOPIC_CLOSED
 from tests.bot.delivery.conftest import DAY, PUBLISH, plan_today, subscribe
 
