@@ -524,7 +524,7 @@ class SchedulerService:
         the card (qotd/share.py)."""
         assert self.bot is not None and self.leadership is not None
         from bot.delivery.broadcast import Broadcast  # with a bot only (see the imports)
-        from qotd.share import channel_cards  # bot.cards: the messages' PTB buttons
+        from qotd.share import channel_cards  # bot.cards and PTB, through bot.messages' buttons
 
         channels = {c for c in self.settings.channel_ids if isinstance(c, int)} | set(self._channels.values())
         cards = channel_cards(self.settings, frozenset(channels))
