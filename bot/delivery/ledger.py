@@ -169,7 +169,7 @@ def _claim_statement(dialect: str, fenced: bool, chats: int) -> sa.Update:
     )
 
 
-_LEADER_EPOCH = sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP)
+_LEADER_EPOCH = sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP)  # (the fence's check, after)
 
 
 def _claim_size(chats: int) -> int:
@@ -495,7 +495,7 @@ class Ledger:
             for day, chat_id, thread_id in given:
                 by_day.setdefault((day, thread_id), []).append(chat_id)
             for (day, thread_id), chat_ids in by_day.items():
-                size = _claim_size(len(chats := chat_ids))
+                size = _claim_size(len(chat_ids))
                 claim = self._statement(
                     ("claim", epoch is not None, size),
                     functools.partial(_claim_statement, dialect, epoch is not None, size),
@@ -508,13 +508,11 @@ class Ledger:
                     "c_leader": epoch,
                 }
                 # (the list padded with its last id to the statement's length: IN (5, 5) is IN (5))
-                values |= {f"c_chat_{i}": chats[min(i, len(chats) - 1)] for i in range(size)}
+                values |= {f"c_chat_{i}": chat_ids[min(i, len(chat_ids) - 1)] for i in range(size)}
                 moved = [chat_id for (chat_id,) in claim.rows(cursor, values)]
                 claimed.update(given[(day, chat_id, thread_id)] for chat_id in moved)
             if epoch is not None and claims:
-                leader = self._statement(
-                    ("leader",), lambda: sa.select(_lead.c.epoch).where(_lead.c.name == LEADERSHIP)
-                )
+                leader = self._statement(("leader",), lambda: _LEADER_EPOCH)
                 current = next(iter(leader.rows(cursor, {})), (None,))[0]
                 if current != epoch:
                     refused = [full for full, key in given.items() if key not in claimed]
