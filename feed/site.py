@@ -202,30 +202,32 @@ class Web:
 
     # --- pages from the cache ---------------------------------------------------------------
 
-    def page_renderer(self, path: str) -> Callable[[Version, dt.datetime], tuple[str, int]] | None:
-        """The renderer of a cached page at `path` (given the data version and the time), or
-        None: not one. Only ids `ID_PATTERN` matches are pages here, so /q/<id>.png and .jpg go
-        on to their routes."""
+    def page_renderer(
+        self, path: str
+    ) -> tuple[Callable[[Version, dt.datetime], tuple[str, int]], str] | None:
+        """The renderer of a cached page at `path` (given the data version and the time) and the
+        media type of its 200 (an error is always an HTML page), or None: not one. Only ids
+        `ID_PATTERN` matches are pages here, so /q/<id>.png and .jpg go on to their routes."""
         if path == "/":
-            return self._render_home
+            return self._render_home, HTML_TYPE
         if path == pages.ARCHIVE_PATH:
-            return self._render_archive
+            return self._render_archive, HTML_TYPE
         if path == "/about":  # its count of checked quotes changes with the data, as the others
-            return self._render_about
+            return self._render_about, HTML_TYPE
         if path == pages.SITEMAP_PATH:
-            return self._render_sitemap_index
+            return self._render_sitemap_index, XML_TYPE
         if path == pages.SITEMAP_SITE_PATH:
-            return self._render_sitemap_site
+            return self._render_sitemap_site, XML_TYPE
         part = pages.sitemap_part(path)
         if part is not None:
-            return functools.partial(self._render_sitemap_part, *part)
+            return functools.partial(self._render_sitemap_part, *part), XML_TYPE
         folder, _, name = path[1:].partition("/")
         if folder == "archive" and name:
-            return functools.partial(self._render_month, name)
+            return functools.partial(self._render_month, name), HTML_TYPE
         if folder == "q" and ID_PATTERN.match(name):
-            return functools.partial(self._render_quote, name)
+            return functools.partial(self._render_quote, name), HTML_TYPE
         if folder == "sources" and ID_PATTERN.match(name):
-            return functools.partial(self._render_source, name)
+            return functools.partial(self._render_source, name), HTML_TYPE
         return None
 
     async def page_answer(
@@ -233,18 +235,19 @@ class Web:
     ) -> tuple[int, RawHeaders, bytes] | None:
         """Answer a GET of a page from the cache (rendering it once per data version), or None
         if `path` is not a cached page."""
-        render = self.page_renderer(path)
-        if render is None:
+        found = self.page_renderer(path)
+        if found is None:
             return None
+        render, media = found
         now = self.clock()
         version = await self.version(now)
         key = (version, self.bot_username())
 
         def rendered() -> Rendered:
-            html, status = render(version, now)
-            if status == 200 and path.startswith("/sitemap"):  # a sitemap (its 404 is a page)
-                return Rendered.of(html.encode(), XML_TYPE, _modified(version), status)
-            return Rendered.of(html.encode(), HTML_TYPE, _modified(version), status, _HTML_RAW)
+            text, status = render(version, now)
+            if status == 200 and media != HTML_TYPE:  # (a sitemap; its 404 is a page)
+                return Rendered.of(text.encode(), media, _modified(version), status)
+            return Rendered.of(text.encode(), HTML_TYPE, _modified(version), status, _HTML_RAW)
 
         page = await self.pages.get(key, path, rendered)
         # A page's Cache-Control is every page's (page_cache); a 404 or 410 is not kept.
