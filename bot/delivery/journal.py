@@ -43,6 +43,10 @@ OUTCOME_WAIT = 0.25  # seconds outcomes wait for a claim to share its commit
 # 30/s the last commit is long over when a claim comes, and it goes at once.
 CLAIM_GATHER = 0.025
 CLAIM_BATCH = 64  # claims that go without gathering longer
+# Below that pace the dispatcher claims the rows it is about to send in runs of this many
+# seconds of its pace, before their tokens (bot/delivery/broadcast.py `claim_run`): one commit
+# for the run, and a crash leaves its unsent rows `uncertain`.
+CLAIM_AHEAD = 1 / 6
 
 
 class Journal:
@@ -99,6 +103,33 @@ class Journal:
             else:  # being written: hand the row back in the commit after it
                 self.record(Outcome(day, chat_id, PENDING, thread_id=thread_id))
             raise
+
+    async def claim_many(self, keys: list[tuple[dt.date, int, int]]) -> set[tuple[dt.date, int, int]]:
+        """Claim rows in one commit (the dispatcher's run ahead); return the keys claimed."""
+        if self.fenced is not None:
+            raise self.fenced
+        loop = asyncio.get_running_loop()
+        entries = [(key, loop.create_future()) for key in keys]
+        self._claims.extend(entries)
+        self._wake.set()
+        self._hurry.set()
+        try:
+            await asyncio.wait([future for _, future in entries])
+        except asyncio.CancelledError:
+            for entry in entries:
+                key, future = entry
+                if entry in self._claims:  # not written yet: drop it
+                    self._claims.remove(entry)
+                else:  # being written, or written: hand the row back in the commit after it
+                    self.record(Outcome(key[0], key[1], PENDING, thread_id=key[2]))
+            raise
+        error = next((f.exception() for _, f in entries if f.exception() is not None), None)
+        if error is not None:  # the commit failed, or the fence refused some: none of them is sent
+            for key, future in entries:
+                if future.exception() is None and future.result():
+                    self.record(Outcome(key[0], key[1], PENDING, thread_id=key[2]))
+            raise error
+        return {key for key, future in entries if future.result()}
 
     def record(self, outcome: Outcome) -> None:
         if outcome.epoch is None and self.epoch is not None:

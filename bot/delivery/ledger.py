@@ -64,8 +64,11 @@ class Fenced(Exception):
     """A claim was refused: the claimer's leadership epoch is no longer the leader's."""
 
     def __init__(self, epoch: int, current: int | None, claimed: frozenset = frozenset()):
-        why = f"was replaced by epoch {current}" if current is not None else "ran out of lease"
-        super().__init__(f"leadership epoch {epoch} {why}: claims refused")
+        if current is not None:
+            why = f"was replaced by epoch {current}: claims refused"
+        else:  # (by its own clock: the database refused nothing)
+            why = "ran out of lease: sending nothing more"
+        super().__init__(f"leadership epoch {epoch} {why}")
         self.epoch, self.current, self.claimed = epoch, current, claimed
 
 

@@ -154,7 +154,13 @@ def test_a_frozen_leader_is_replaced_within_its_lease_and_sends_nothing_when_it_
         frozen_at = time.monotonic()
         second.wait_for("leader now (epoch 2)", within=lease + 10)
         took_over = time.monotonic() - frozen_at
-        wait_until(lambda: ledger.counts(day)[PENDING] == 0, 60, "the standby finished the broadcast")
+        # Finished: nothing pending, and nothing claimed and not yet answered (the dispatcher
+        # claims rows a run ahead of their requests at this pace).
+        wait_until(
+            lambda: (counts := ledger.counts(day))[PENDING] == counts[SENDING] == 0,
+            60,
+            "the standby finished the broadcast",
+        )
         sent_before = emu.counters(per_chat=False)["messages_sent"]
         first.proc.send_signal(signal.SIGCONT)
         # Woken, it finds out one of two ways, depending on where it froze: its next claims are

@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from bot.delivery.broadcast import Broadcast
+from bot.delivery.broadcast import Broadcast, claim_run
 from bot.delivery.ledger import BLOCKED, FAILED, MIGRATED, PENDING, SENDING, SENT, UNCERTAIN
 from bot.delivery.pacing import Pacing
 from tests.bot.delivery.conftest import DAY, PUBLISH, plan_today, subscribe
@@ -40,6 +40,30 @@ async def test_every_due_subscriber_gets_the_quote_once_with_its_message_id(emu,
         assert (row.status, row.message_id, row.attempts) == (SENT, message["message_id"], 1)
     assert (await broadcast(bot, store)).sent == 0  # a second run finds nothing to do
     assert emu.counters(per_chat=False)["duplicates"] == 0
+
+
+async def test_below_the_claims_gather_the_dispatcher_claims_runs_of_a_sixth_of_a_second(
+    emu, bot, store, ledger
+):
+    """At 30/s a run is 5 rows: 12 subscribers are claimed in three commits, not 12 (a commit per
+    message was most of the free tier's CPU). At 400/s each send claims its own row again: those
+    claims gather in the journal, and a crash leaves fewer unsent rows claimed."""
+    users = subscribe(store, [emu.create_user() for _ in range(12)])
+    plan_today(store, ledger)
+    assert (claim_run(Pacing(rate=30)), claim_run(Pacing(rate=400))) == (5, 1)
+    engine = Broadcast(bot, store, Pacing(rate=30, concurrency=32), clock=clock)
+    claims: list[int] = []
+    apply = engine.ledger.apply
+
+    def recording(outcomes, keys, *args):
+        claims.append(len(keys))
+        return apply(outcomes, keys, *args)
+
+    engine.ledger.apply = recording
+    report = await engine.run()
+    assert [n for n in claims if n] == [5, 5, 2]
+    assert report.sent == 12 and ledger.counts(DAY)[SENT] == 12
+    assert all(len(emu.bot_messages(u)) == 1 for u in users)
 
 
 async def test_a_user_who_blocked_the_bot_is_made_inactive_and_kept(emu, bot, store, ledger):
@@ -123,10 +147,14 @@ async def test_an_answer_that_never_comes_is_uncertain_and_not_resent(kind, emu,
     assert (await broadcast(bot, store)).done == 0  # and nobody resends it
 
 
-async def test_stop_hands_unsent_rows_back_and_the_next_run_finishes_exactly_once(emu, bot, store, ledger):
+@pytest.mark.parametrize("rate", [40, 20], ids=["claims-of-their-own", "claimed-in-runs"])
+async def test_stop_hands_unsent_rows_back_and_the_next_run_finishes_exactly_once(
+    emu, bot, store, ledger, rate
+):
     users = subscribe(store, [emu.create_user() for _ in range(40)])
     plan_today(store, ledger)
-    slow = Pacing(rate=40, concurrency=8, grace=2.0)
+    slow = Pacing(rate=rate, concurrency=8, grace=2.0)
+    assert claim_run(slow) == {40: 1, 20: 3}[rate]
     engine = Broadcast(bot, store, slow, clock=clock)
     run = asyncio.create_task(engine.run())
     while engine.report.sent < 5:  # noqa: ASYNC110 - polling the engine from outside
