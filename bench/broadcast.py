@@ -171,7 +171,11 @@ def child(args) -> None:
 
     from bot.delivery.broadcast import Broadcast, delivery_bot
     from bot.delivery.ledger import PENDING, Group, Ledger, add_subscribers
-    from bot.delivery.pacing import Pacing
+
+    try:
+        from bot.delivery.pacing import Pacing
+    except ImportError:  # a checkout from before Pacing moved there (BENCH_ROOT, the before code)
+        from bot.delivery.broadcast import Pacing  # type: ignore[attr-defined,no-redef]
     from quotes.corpus import load_corpus
     from quotes.store import Store
 

@@ -120,7 +120,11 @@ class Journal:
                 key, future = entry
                 if entry in self._claims:  # not written yet: drop it
                     self._claims.remove(entry)
-                else:  # being written, or written: hand the row back in the commit after it
+                elif not future.done() or (
+                    not future.cancelled() and future.exception() is None and future.result()
+                ):
+                    # being written, or claimed: hand the row back in the commit after it (a
+                    # failed commit hands its claims back itself; a refused one is not ours)
                     self.record(Outcome(key[0], key[1], PENDING, thread_id=key[2]))
             raise
         error = next((f.exception() for _, f in entries if f.exception() is not None), None)
