@@ -88,24 +88,11 @@ class Journal:
 
     async def claim(self, day: dt.date, chat_id: int, thread_id: int = NO_TOPIC) -> bool:
         """Move a row to `sending` and wait until that is committed; False if it was not pending."""
-        if self.fenced is not None:
-            raise self.fenced
-        future = asyncio.get_running_loop().create_future()
-        entry = ((day, chat_id, thread_id), future)
-        self._claims.append(entry)
-        self._wake.set()
-        self._hurry.set()
-        try:
-            return await future
-        except asyncio.CancelledError:
-            if entry in self._claims:  # not written yet: drop it
-                self._claims.remove(entry)
-            else:  # being written: hand the row back in the commit after it
-                self.record(Outcome(day, chat_id, PENDING, thread_id=thread_id))
-            raise
+        key = (day, chat_id, thread_id)
+        return key in await self.claim_many([key])
 
     async def claim_many(self, keys: list[tuple[dt.date, int, int]]) -> set[tuple[dt.date, int, int]]:
-        """Claim rows in one commit (the dispatcher's run ahead); return the keys claimed."""
+        """Claim rows in one commit (a send's own, or the dispatcher's run); return those claimed."""
         if self.fenced is not None:
             raise self.fenced
         loop = asyncio.get_running_loop()
@@ -114,7 +101,9 @@ class Journal:
         self._wake.set()
         self._hurry.set()
         try:
-            await asyncio.wait([future for _, future in entries])
+            for _, future in entries:  # (all of them go in one commit: it answers them together)
+                with contextlib.suppress(Exception):
+                    await future
         except asyncio.CancelledError:
             for entry in entries:
                 key, future = entry
