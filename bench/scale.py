@@ -15,8 +15,8 @@ is reused. Then, in alternating rounds (every size once a round):
 - `qotd serve` on that database, started fresh each round: start-up to the first 200 of `/`
   (seconds), then wrk with 64 connections on /atom.xml, /q/<id>, /sources/<id> (a source with
   11 quotes) and / (requests per second), and the size of /;
-- the sitemaps: the first answer of /sitemap.xml (milliseconds: where the index's runs are
-  read), then of the middle sitemap of quotes it lists (the one render of its slice), then
+- the sitemaps: the first answer of /sitemap.xml (milliseconds: the index's one render per
+  data version), then of the middle sitemap of quotes it lists (the one render of its slice), then
   wrk on both (the sitemap gzipped, as crawlers take it). Code whose /sitemap.xml is one file
   of every URL (the before build) has its first answer measured alone.
 

@@ -18,7 +18,6 @@ import hashlib
 import logging
 import math
 import re
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from importlib.resources import files
@@ -114,9 +113,6 @@ class Web:
         self._feeds_key: Version | None = None
         self.pages = PageCache(PAGE_CACHE_BYTES)
         self.cards = cards.CardCache()
-        # Where each sitemap's run of ids starts, by kind, for one data version (Store.id_runs).
-        self._sitemap_runs: tuple[Version, dict[str, list[str]]] | None = None
-        self._runs_lock = threading.Lock()  # the renders that read it run in worker threads
         self._site_card: bytes | None = None
         self._lock = asyncio.Lock()
         self._version_lock = asyncio.Lock()
@@ -398,26 +394,22 @@ class Web:
 
     # --- the sitemaps: an index, the site's pages, then the quotes' and the sources' in runs ---
 
-    def _runs(self, version: Version) -> dict[str, list[str]]:
-        """Where each sitemap of quotes and of sources starts, read once per data version."""
-        with self._runs_lock:
-            if self._sitemap_runs is None or self._sitemap_runs[0] != version:
-                runs = {kind: self.store.id_runs(kind, self.sitemap_urls) for kind in pages.SITEMAP_PARTS}
-                self._sitemap_runs = (version, runs)
-            return self._sitemap_runs[1]
-
     def _render_sitemap_index(self, version: Version, now: dt.datetime) -> tuple[str, int]:
-        """Always an index, whatever the size of the corpus: /sitemap.xml means one thing."""
-        runs = self._runs(version)
+        """Always an index, whatever the size of the corpus: /sitemap.xml means one thing. The
+        quotes' (and the sources') sitemap k lists the rows numbered (k-1)×size+1 to k×size in
+        the order they were added (Store.last_seq): one max() per kind."""
         paths = [
             pages.SITEMAP_SITE_PATH,
             *(
                 pages.sitemap_part_path(kind, n + 1)
                 for kind in pages.SITEMAP_PARTS
-                for n in range(len(runs[kind]))
+                for n in range(self._parts(kind))
             ),
         ]
         return pages.sitemap_index(self.site, paths), 200
+
+    def _parts(self, kind: str) -> int:
+        return -(-self.store.last_seq(kind) // self.sitemap_urls)
 
     def _render_sitemap_site(self, version: Version, now: dt.datetime) -> tuple[str, int]:
         return pages.sitemap(self.site, pages.site_paths(self._months(version))), 200
@@ -426,13 +418,9 @@ class Web:
         self, kind: str, number: int, version: Version, now: dt.datetime
     ) -> tuple[str, int]:
         """One run of quotes' pages (hidden quotes are not listed) or of sources' pages."""
-        runs = self._runs(version)[kind]
-        if number > len(runs):
+        if number > self._parts(kind):
             return pages.not_found("There is no such sitemap.", self.site), 404
-        first, before = runs[number - 1], runs[number] if number < len(runs) else None
-        ids = (
-            self.store.quote_ids(first, before) if kind == "quotes" else self.store.source_ids(first, before)
-        )
+        ids = self.store.seq_ids(kind, (number - 1) * self.sitemap_urls + 1, number * self.sitemap_urls)
         prefix = pages.SITEMAP_PARTS[kind]
         return pages.sitemap(self.site, (prefix + i for i in ids)), 200
 

@@ -83,8 +83,9 @@ def verify(quote: Quote, source: Source, document: Document | None, now: dt.date
 
 
 def as_read(stored: Verification, text: str, source_id: str) -> Verification:
-    """What a stored verification says of a row as it is now: a changed row is not verified."""
-    if stored.verified and stored.digest != text_digest(text, source_id):
+    """What a stored verification says of a row as it is now: a changed row is not verified
+    (its digest fails, or the database marked it "changed" as it changed: migration 0009_tallies)."""
+    if stored.verified and (stored.reason == CHANGED or stored.digest != text_digest(text, source_id)):
         return replace(stored, state=UNVERIFIED, reason=CHANGED)
     return stored
 

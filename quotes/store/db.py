@@ -22,7 +22,7 @@ import quotes.store.migrations
 from quotes.corpus import Corpus
 from quotes.dates import day_text
 from quotes.documents import Document
-from quotes.model import CURATED, VERIFIED, Correction, Pick, Quote, Source, Speaker, Verification
+from quotes.model import CURATED, Correction, Pick, Quote, Source, Speaker
 from quotes.selection import WINDOW, Choice, Ranked, choose, shuffle_key
 from quotes.store import held
 from quotes.store import schema as t
@@ -38,7 +38,6 @@ from quotes.store.rows import (
     verification_fields,
 )
 from quotes.transfer import quote_record
-from quotes.verification import as_read
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -358,45 +357,25 @@ class Store:
             for row in result:
                 yield quote_from_row(row)
 
-    def id_runs(self, table: str, size: int) -> list[str]:
-        """Return the first id of each run of `size` ids of `table` ("quotes", hidden ones
-        counted, or "sources"), in id order: where each page of a paged listing starts.
-
-        One step per run down the primary key's index (reading the ids alone, no row): a page
-        then reads only its own run (`quote_ids`, `source_ids`).
-        """
-        column = {"quotes": t.quotes.c.id, "sources": t.sources.c.id}[table]
-        starts: list[str] = []
+    def last_seq(self, table: str) -> int:
+        """The highest `seq` of `table` ("quotes", hidden ones counted, or "sources"), 0 if it is
+        empty: one step down its index. Rows are numbered as they are added (0009_tallies), so
+        runs of `seq` split a listing into pages that no later row moves."""
+        column = {"quotes": t.quotes.c.seq, "sources": t.sources.c.seq}[table]
         with self.read() as conn:
-            start = conn.scalar(sa.select(sa.func.min(column)))
-            while start is not None:
-                starts.append(start)
-                start = conn.scalar(
-                    sa.select(column).where(column >= start).order_by(column).limit(1).offset(size)
-                )
-        return starts
+            return conn.scalar(sa.select(sa.func.max(column))) or 0
 
-    def quote_ids(self, first: str, before: str | None = None) -> list[str]:
-        """Return the ids of the visible quotes from `first` up to `before` (excluded; None: to
-        the end), in id order: a range of the primary key."""
-        column = t.quotes.c.id
-        # Hidden ones are left out here, not in the WHERE: given `hidden = false`, SQLite would
-        # read ix_quotes_selection's million entries and sort them rather than this range.
-        query = sa.select(column, t.quotes.c.hidden).where(column >= first)
-        if before is not None:
-            query = query.where(column < before)
+    def seq_ids(self, table: str, first: int, last: int) -> list[str]:
+        """The ids of the rows of `table` numbered `first` to `last` (both included), in that
+        order; of quotes, the visible ones only: a range of the `seq` index."""
+        table_ = {"quotes": t.quotes, "sources": t.sources}[table]
+        seq = table_.c.seq
+        # Hidden quotes are left out here, not in the WHERE: given `hidden = false`, SQLite
+        # would read ix_quotes_selection's million entries and sort them rather than this range.
+        hidden = t.quotes.c.hidden if table_ is t.quotes else sa.false()
+        query = sa.select(table_.c.id, hidden.label("hidden")).where(seq >= first, seq <= last)
         with self.read() as conn:
-            return [row.id for row in conn.execute(query.order_by(column)) if not row.hidden]
-
-    def source_ids(self, first: str, before: str | None = None) -> list[str]:
-        """Return the ids of the sources from `first` up to `before` (excluded; None: to the
-        end), in id order: a range of the primary key."""
-        column = t.sources.c.id
-        query = sa.select(column).where(column >= first)
-        if before is not None:
-            query = query.where(column < before)
-        with self.read() as conn:
-            return list(conn.scalars(query.order_by(column)))
+            return [row.id for row in conn.execute(query.order_by(seq)) if not row.hidden]
 
     def unused_id(self, table: str, prefix: str) -> str:
         """Return `prefix` and 8 random hex digits that no row of `table` ("quotes", "sources") has."""
@@ -578,20 +557,13 @@ class Store:
         self.save([source], [], actor, now, action="source", documents=[document] if document else [])
 
     def verification_counts(self) -> tuple[int, int]:
-        """Return how many visible quotes read as verified, and how many visible quotes there are.
-
-        The total is a count over an index (ix_quotes_random); only the rows stored as verified
-        are read (ix_quotes_verified), each checked against its text as every surface reads it.
-        """
-        visible = t.quotes.c.hidden.is_(False)
-        columns = [t.quotes.c[n] for n in ("text", "source_id", "verification", "checked_digest")]
-        verified = 0
+        """Return how many visible quotes read as verified, and how many visible quotes there are:
+        the two tallies the database keeps as quotes are written (migration 0009_tallies), so the
+        answer costs the same at any size. A row changed behind the store's back is marked by the
+        database as it changes, so it is counted as quotes.verification.as_read shows it."""
         with self.read() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(t.quotes).where(visible)).scalar_one()
-            for row in conn.execute(sa.select(*columns).where(t.quotes.c.verification == VERIFIED, visible)):
-                stored = Verification(state=row.verification, digest=row.checked_digest)
-                verified += as_read(stored, row.text, row.source_id).verified
-        return verified, total
+            tallies = {row.name: row.value for row in conn.execute(sa.select(t.tallies))}
+        return tallies["quotes_verified"], tallies["quotes_visible"]
 
     def check(self) -> CheckReport:
         """Check the documents against their sha256 and every verified quote against its document."""

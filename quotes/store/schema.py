@@ -85,6 +85,9 @@ sources = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_sources_updated_at", "updated_at"),  # the data version (migration 0005_scale)
+    # Its number in the order sources were added, given by the database (migration 0009_tallies).
+    Column("seq", BigInteger),
+    Index("ix_sources_seq", "seq", unique=True),
 )
 
 quotes = Table(
@@ -135,6 +138,20 @@ quotes = Table(
     # 0005_scale: start-up's held.verify_unchecked, and the home page's count of verified quotes.
     Index("ix_quotes_verification_reason", "verification_reason"),
     Index("ix_quotes_verified", "verification", "hidden"),
+    # Migration 0009_tallies: its number in the order quotes were added, given by the database
+    # on every insert (a sequence on PostgreSQL, a trigger on SQLite, where it is nullable for
+    # that): where the sitemaps split the quotes.
+    Column("seq", BigInteger),
+    Index("ix_quotes_seq", "seq", unique=True),
+)
+
+# Counts the database keeps by triggers on `quotes` (migration 0009_tallies): "quotes_visible",
+# and "quotes_verified" (visible, stored as verified, no reason against it).
+tallies = Table(
+    "tallies",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )
 
 # A source's held copy (migration 0003_documents): sources.document names its id.

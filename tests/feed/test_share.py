@@ -244,8 +244,9 @@ def sitemap_urls(client) -> list[str]:
     return urls
 
 
-QUOTE_IDS = [*(f"fp-{n:02d}" for n in range(1, 12)), *(f"sb-{n:02d}" for n in range(1, 10))]
-SOURCE_IDS = ["cfr-same-boat", "comite-lavrov-fp", "fp-law-of-politics"]
+# In the order they were added: the corpus file's.
+QUOTE_IDS = [*(f"sb-{n:02d}" for n in range(1, 10)), *(f"fp-{n:02d}" for n in range(1, 12))]
+SOURCE_IDS = ["cfr-same-boat", "fp-law-of-politics", "comite-lavrov-fp"]  # a citing source after the cited
 
 
 def test_the_sitemap_is_an_index_of_the_site_s_pages_the_quotes_and_the_sources(client):
@@ -286,15 +287,15 @@ def test_the_quotes_and_the_sources_are_split_into_sitemaps_of_at_most_the_page_
             f"{SITE}/sitemap-sources-1.xml",
         ]
         parts = [[u.rsplit("/", 1)[1] for u in locations(client.get(p.removeprefix(SITE)))] for p in index]
-        # The runs count the withdrawn quote's id (its run lists one fewer): no page moves.
+        # The runs count the withdrawn quote (its run lists one fewer): no page moves.
         assert parts[1:] == [
+            ["sb-02", "sb-03"],
+            ["sb-04", "sb-05", "sb-06"],
+            ["sb-07", "sb-08", "sb-09"],
             ["fp-01", "fp-02", "fp-03"],
             ["fp-04", "fp-05", "fp-06"],
             ["fp-07", "fp-08", "fp-09"],
             ["fp-10", "fp-11"],
-            ["sb-02", "sb-03", "sb-04"],
-            ["sb-05", "sb-06", "sb-07"],
-            ["sb-08", "sb-09"],
             SOURCE_IDS,
         ]
         for path in ("/sitemap-quotes-8.xml", "/sitemap-sources-2.xml", "/sitemap-quotes-0.xml"):
@@ -315,7 +316,29 @@ def test_a_new_quote_is_in_the_sitemaps_within_the_data_version(client, week_sto
     before = sitemap_urls(client)
     quote = dataclasses.replace(week_store.quote("fp-01"), id="fp-00", origin=ADMIN)
     week_store.save([], [quote], "admin", NOW)
-    assert sitemap_urls(client) == [*before[:4], f"{SITE}/q/fp-00", *before[4:]]
+    quotes_end = 4 + len(QUOTE_IDS)  # after the site's four pages and the quotes: the sources
+    assert sitemap_urls(client) == [*before[:quotes_end], f"{SITE}/q/fp-00", *before[quotes_end:]]
+
+
+def every_sitemap(client) -> dict[str, list[str]]:
+    """Each sitemap the index lists, with the URLs it lists."""
+    return {p: locations(client.get(p.removeprefix(SITE))) for p in locations(client.get("/sitemap.xml"))}
+
+
+def test_a_quote_added_later_joins_the_last_sitemap_and_moves_no_other(settings, week_store, clock):
+    app = create_app(settings, week_store, clock=clock, version_ttl=0, sitemap_urls=7)
+    with TestClient(app, base_url=SITE) as client:
+        before = every_sitemap(client)
+        # an id that sorts first: where it stands in the order of ids does not matter
+        quote = dataclasses.replace(week_store.quote("fp-01"), id="aa-00", origin=ADMIN)
+        week_store.save([], [quote], "admin", NOW)
+        after = every_sitemap(client)
+    last = f"{SITE}/sitemap-quotes-3.xml"
+    assert list(after) == list(before)  # 21 quotes: still three sitemaps of 7
+    assert after[last] == [*before[last], f"{SITE}/q/aa-00"]
+    assert {p: urls for p, urls in after.items() if p != last} == {
+        p: urls for p, urls in before.items() if p != last
+    }
 
 
 def test_robots_txt_points_at_the_sitemap(client):
