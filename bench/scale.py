@@ -398,7 +398,7 @@ def main() -> int:
 
     small, large = sizes[0], sizes[-1]
     print(f"\nmedians of {args.rounds} alternating rounds; ratio = cost at {large:,} / cost at {small:,}")
-    print(f"{'path':40}" + "".join(f"{n:>16,}" for n in sizes) + f"{'ratio':>10}")
+    print(f"{'path':54}" + "".join(f"{n:>16,}" for n in sizes) + f"{'ratio':>10}")
     worst = ("", 0.0)
     for name, by_size in figures.items():
         if set(by_size) != set(sizes):
@@ -409,7 +409,7 @@ def main() -> int:
             ratio = medians[small] / medians[large] if medians[large] else float("inf")
         else:
             ratio = medians[large] / medians[small] if medians[small] else float("inf")
-        print(f"{name:40}" + "".join(f"{medians[n]:16,.2f}" for n in sizes) + f"{ratio:10.2f}")
+        print(f"{name:54}" + "".join(f"{medians[n]:16,.2f}" for n in sizes) + f"{ratio:10.2f}")
         if ratio > worst[1]:
             worst = (name, ratio)
     print(f"load average at the end: {Path('/proc/loadavg').read_text().strip()}")
