@@ -54,6 +54,14 @@ metadata = MetaData(
     }
 )
 
+
+def numbered(table: str) -> tuple[Column[int], Index]:
+    """`seq`: a row's number in the order rows were added, which the database gives on every
+    insert (migration 0009_tallies: a sequence on PostgreSQL; on SQLite a trigger, after the
+    insert, which is why the column is nullable)."""
+    return Column("seq", BigInteger), Index(f"ix_{table}_seq", "seq", unique=True)
+
+
 speakers = Table(
     "speakers",
     metadata,
@@ -85,9 +93,7 @@ sources = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_sources_updated_at", "updated_at"),  # the data version (migration 0005_scale)
-    # Its number in the order sources were added, given by the database (migration 0009_tallies).
-    Column("seq", BigInteger),
-    Index("ix_sources_seq", "seq", unique=True),
+    *numbered("sources"),
 )
 
 quotes = Table(
@@ -138,11 +144,7 @@ quotes = Table(
     # 0005_scale: start-up's held.verify_unchecked, and the home page's count of verified quotes.
     Index("ix_quotes_verification_reason", "verification_reason"),
     Index("ix_quotes_verified", "verification", "hidden"),
-    # Migration 0009_tallies: its number in the order quotes were added, given by the database
-    # on every insert (a sequence on PostgreSQL, a trigger on SQLite, where it is nullable for
-    # that): where the sitemaps split the quotes.
-    Column("seq", BigInteger),
-    Index("ix_quotes_seq", "seq", unique=True),
+    *numbered("quotes"),  # where the sitemaps split the quotes
 )
 
 # Counts the database keeps by triggers on `quotes` (migration 0009_tallies): "quotes_visible",
