@@ -55,14 +55,15 @@ def start_emulator() -> tuple[subprocess.Popen, str, str]:
     # It announces itself in `name=value` lines (`export BOT_TOKEN=…`, `control=…`; see
     # emulator/cli.py's `announcement`), between comment lines.
     info = {}
-    while "control" not in info:
+    while "control" not in info or not {"BOT_TOKEN", "token"} & info.keys():
         line = proc.stdout.readline()
         if not line:
             proc.kill()
             raise SystemExit("the emulator did not start")
         key, _, value = line.strip().removeprefix("export ").partition("=")
         info[key] = value
-    return proc, info["control"].removesuffix("/_emulator/"), info["BOT_TOKEN"]
+    # (`token=` is how an emulator from before `export BOT_TOKEN=` announced it: BENCH_ROOT runs)
+    return proc, info["control"].removesuffix("/_emulator/"), info.get("BOT_TOKEN") or info["token"]
 
 
 TOPICS_PER_GROUP = 2
