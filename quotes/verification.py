@@ -3,9 +3,10 @@
 `verify()` is the one function that decides it; the store calls it on every write of a quote
 (the corpus load, /add, /edit, imports, `qotd quotes add`) and keeps the result in the quote's
 row. Reading never re-decides: `as_read()` only compares the row's text and source with the
-digest that was checked, so a row changed behind the application's back (plain SQL) reads as
-unverified, "changed since it was checked", never as checked. `sentence()` is the one wording
-every surface shows.
+digest that was checked, and reads the mark the database itself sets on a row whose text or
+source changes behind the application's back (plain SQL; migration 0009_tallies), so such a row
+reads as unverified, "changed since it was checked", never as checked; the home page's count
+(kept by the database) agrees. `sentence()` is the one wording every surface shows.
 """
 
 from __future__ import annotations
