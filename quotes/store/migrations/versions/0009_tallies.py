@@ -43,6 +43,8 @@ COUNTED = {
 }
 # The columns a tally depends on: an update of none of them leaves both alone.
 TALLIED = ("hidden", "verification", "verification_reason")
+# What the checked digest vouches for (quotes.verification.text_digest): a change marks the row.
+DIGESTED = ("text", "source_id")
 
 
 def _is(row: str, name: str) -> str:
@@ -77,10 +79,10 @@ def _sqlite_triggers() -> list[str]:
         f"WHEN {_changed('OLD', 'NEW', TALLIED, 'IS NOT')} BEGIN {body} END"
     )
     statements.append(
-        "CREATE TRIGGER quotes_changed AFTER UPDATE OF text, source_id ON quotes "
+        f"CREATE TRIGGER quotes_changed AFTER UPDATE OF {', '.join(DIGESTED)} ON quotes "
         "WHEN NEW.verification = 'verified' AND NEW.checked_digest IS OLD.checked_digest "
         "AND NEW.verification_reason IS OLD.verification_reason "
-        f"AND ({_changed('OLD', 'NEW', ('text', 'source_id'), 'IS NOT')}) BEGIN "
+        f"AND ({_changed('OLD', 'NEW', DIGESTED, 'IS NOT')}) BEGIN "
         "UPDATE quotes SET verification_reason = 'changed' WHERE rowid = NEW.rowid; END"
     )
     return statements
@@ -114,10 +116,10 @@ def _postgres_triggers() -> list[str]:
         f"WHEN ({_changed('OLD', 'NEW', TALLIED, 'IS DISTINCT FROM')}) EXECUTE FUNCTION quotes_tally()",
         "CREATE FUNCTION quotes_changed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         "BEGIN\n  NEW.verification_reason := 'changed';\n  RETURN NEW;\nEND $$",
-        "CREATE TRIGGER quotes_changed BEFORE UPDATE OF text, source_id ON quotes FOR EACH ROW "
+        f"CREATE TRIGGER quotes_changed BEFORE UPDATE OF {', '.join(DIGESTED)} ON quotes FOR EACH ROW "
         "WHEN (NEW.verification = 'verified' AND NEW.checked_digest IS NOT DISTINCT FROM OLD.checked_digest "
         "AND NEW.verification_reason IS NOT DISTINCT FROM OLD.verification_reason "
-        f"AND ({_changed('OLD', 'NEW', ('text', 'source_id'), 'IS DISTINCT FROM')})) "
+        f"AND ({_changed('OLD', 'NEW', DIGESTED, 'IS DISTINCT FROM')})) "
         "EXECUTE FUNCTION quotes_changed()",
     ]
     return statements
